@@ -1,0 +1,54 @@
+"""The dermnet error hierarchy.
+
+Every error dermnet raises derives from :class:`DermnetError` *and* from the builtin
+exception a user would naturally catch, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "DermnetError",
+    "LeakageError",
+    "MissingFileError",
+    "OptionalDependencyError",
+    "ParameterError",
+    "UnknownNameError",
+]
+
+
+class DermnetError(Exception):
+    """Base class of every error raised by dermnet."""
+
+
+class ParameterError(DermnetError, ValueError, TypeError):
+    """A parameter has a wrong value or type.
+
+    Messages read: "The 'x' parameter of Y must be ... Got ... instead."
+    """
+
+
+class UnknownNameError(ParameterError, KeyError):
+    """A name (model, dataset, transform, option) is not registered.
+
+    The message lists close matches ("did you mean ...?") and the available names.
+    """
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(DermnetError, ValueError):
+    """A dataset, table or image is malformed: unknown label, missing column, bad file."""
+
+
+class LeakageError(DataError):
+    """An operation would leak information between training and evaluation data."""
+
+
+class MissingFileError(DermnetError, FileNotFoundError):
+    """A file or folder the user pointed to does not exist; the message names the path."""
+
+
+class OptionalDependencyError(DermnetError, ImportError):
+    """An optional dependency is missing; the message says how to install it."""
