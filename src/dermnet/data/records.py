@@ -1,0 +1,203 @@
+"""`Records`: the table of labelled images that every loader returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dermnet._core.errors import DataError, ParameterError
+
+__all__ = ["ROLES", "Records"]
+
+#: The roles a set of records can play; resampling is only allowed on ``"train"``.
+ROLES = ("train", "val", "test")
+
+_REQUIRED = ("image_path", "label")
+
+
+class Records:
+    """A table of labelled images, one row per image, with a fixed class order.
+
+    Every dataset loader returns a ``Records``. The table always has the columns
+    ``image_path`` (absolute path) and ``label`` (class name, one of :attr:`classes`);
+    loaders add ``image_id``, group columns (``lesion_id``, ``patient_id``) and the
+    dataset's metadata columns (``age``, ``sex``, ``localization``, ...).
+
+    Args:
+        frame: the table; must have ``image_path`` and ``label`` columns.
+        classes: the class names in their fixed order; label index ``i`` means
+            ``classes[i]``. Every label must be one of them.
+        name: the dataset name, for summaries and reports.
+        group_cols: columns that identify images of the same lesion or patient, most
+            specific first (``("lesion_id",)``). Splits group by the first by default.
+        metadata_cols: patient/lesion metadata columns usable as model inputs.
+        role: ``"train"``, ``"val"``, ``"test"`` or ``None`` (not split yet).
+        excluded: rows a loader excluded (``on_error="skip"``), with a ``reason`` column.
+
+    Raises:
+        DataError: a required column is missing or a label is not in ``classes``.
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        classes: Sequence[str],
+        *,
+        name: str = "custom",
+        group_cols: Sequence[str] = (),
+        metadata_cols: Sequence[str] = (),
+        role: str | None = None,
+        excluded: pd.DataFrame | None = None,
+    ) -> None:
+        if not isinstance(frame, pd.DataFrame):
+            raise ParameterError(
+                f"The 'frame' parameter of Records must be a pandas DataFrame. "
+                f"Got {type(frame).__name__} instead."
+            )
+        classes = tuple(str(c) for c in classes)
+        if not classes:
+            raise ParameterError("The 'classes' parameter of Records must not be empty.")
+        if len(set(classes)) != len(classes):
+            dupes = sorted({c for c in classes if classes.count(c) > 1})
+            raise ParameterError(f"The 'classes' of Records must be unique; repeated: {dupes}.")
+        for col in (*_REQUIRED, *group_cols, *metadata_cols):
+            if col not in frame.columns:
+                raise DataError(
+                    f"The records table of dataset {name!r} has no {col!r} column; "
+                    f"columns are {list(frame.columns)}."
+                )
+        if role is not None and role not in ROLES:
+            raise ParameterError(
+                f"The 'role' parameter of Records must be one of {ROLES} or None. "
+                f"Got {role!r} instead."
+            )
+        frame = frame.reset_index(drop=True)
+        labels = frame["label"].astype(str)
+        unknown = sorted(set(labels) - set(classes))
+        if unknown:
+            rows = [int(i) for i in np.flatnonzero(~labels.isin(classes))[:5]]
+            raise DataError(
+                f"Dataset {name!r} has labels that are not among its classes {list(classes)}: "
+                f"{unknown} (first rows: {rows})."
+            )
+        frame = frame.assign(label=labels)
+        self._frame = frame
+        self._classes = classes
+        self.name = name
+        self.group_cols = tuple(group_cols)
+        self.metadata_cols = tuple(metadata_cols)
+        self.role = role
+        self.excluded = excluded if excluded is not None else pd.DataFrame(columns=["reason"])
+
+    # -- table access -------------------------------------------------------------------
+    @property
+    def frame(self) -> pd.DataFrame:
+        """A copy of the table (editing it does not change the records)."""
+        return self._frame.copy()
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in their fixed order."""
+        return self._classes
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return len(self._classes)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Integer labels (index into :attr:`classes`), shape ``(n,)``, dtype int64."""
+        lookup = {c: i for i, c in enumerate(self._classes)}
+        return self._frame["label"].map(lookup).to_numpy(dtype=np.int64)
+
+    @property
+    def paths(self) -> list[str]:
+        """Image paths, in row order."""
+        return self._frame["image_path"].astype(str).tolist()
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of one column as a NumPy array."""
+        if name not in self._frame.columns:
+            raise DataError(
+                f"The records of dataset {self.name!r} have no {name!r} column; "
+                f"columns are {list(self._frame.columns)}."
+            )
+        return self._frame[name].to_numpy()
+
+    def groups(self, by: str | None = None) -> np.ndarray:
+        """Group ids per row (``by`` defaults to the first group column, else the image)."""
+        if by is None:
+            by = self.group_cols[0] if self.group_cols else "image_path"
+        return self.column(by).astype(str)
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    # -- derived records ----------------------------------------------------------------
+    def subset(self, index: Any, *, role: str | type[Ellipsis] | None = ...) -> Records:
+        """Records for the rows selected by ``index`` (positions or a boolean mask).
+
+        Args:
+            index: integer positions or a boolean mask of length ``len(self)``.
+            role: the role of the result; by default the same role as ``self``.
+        """
+        idx = np.asarray(index)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise ParameterError(
+                    f"A boolean 'index' for Records.subset must have length {len(self)}. "
+                    f"Got shape {idx.shape} instead."
+                )
+            idx = np.flatnonzero(idx)
+        return Records(
+            self._frame.iloc[idx.astype(np.int64)],
+            self._classes,
+            name=self.name,
+            group_cols=self.group_cols,
+            metadata_cols=self.metadata_cols,
+            role=self.role if role is ... else role,  # type: ignore[arg-type]
+            excluded=self.excluded,
+        )
+
+    def with_role(self, role: str | None) -> Records:
+        """The same records marked with another role (``"train"``, ``"val"``, ``"test"``)."""
+        return self.subset(np.arange(len(self)), role=role)
+
+    # -- description --------------------------------------------------------------------
+    def class_counts(self) -> dict[str, int]:
+        """Number of images per class, in class order (zero for absent classes)."""
+        counts = self._frame["label"].value_counts()
+        return {c: int(counts.get(c, 0)) for c in self._classes}
+
+    def summary(self) -> str:
+        """A short human-readable description: size, classes, groups, metadata, exclusions."""
+        n = len(self)
+        lines = [f"Records {self.name!r}" + (f" ({self.role})" if self.role else "")]
+        lines.append(f"  images: {n}")
+        for group in self.group_cols:
+            lines.append(f"  {group}: {self._frame[group].nunique()} distinct")
+        lines.append(f"  classes ({self.num_classes}):")
+        width = max(len(c) for c in self._classes)
+        for cls, count in self.class_counts().items():
+            share = 100.0 * count / n if n else 0.0
+            lines.append(f"    {cls:<{width}}  {count:>6}  {share:5.1f}%")
+        if self.metadata_cols:
+            lines.append(f"  metadata: {', '.join(self.metadata_cols)}")
+        if len(self.excluded):
+            lines.append(f"  excluded at load: {len(self.excluded)} (see .excluded)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        role = f", role={self.role!r}" if self.role else ""
+        return f"Records(name={self.name!r}, n={len(self)}, classes={list(self._classes)}{role})"
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the table to ``path`` (CSV) and return the path."""
+        path = Path(path)
+        self._frame.to_csv(path, index=False)
+        return path
