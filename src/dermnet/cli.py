@@ -1,0 +1,190 @@
+"""The ``dermnet`` command line.
+
+Each subcommand is one ``_cmd_<name>`` function plus an ``_add_<name>`` parser builder,
+registered in ``_COMMANDS``. Errors from dermnet print one clear line and exit 1; bad
+arguments exit 2 (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from typing import Any
+
+from dermnet._core.errors import DermnetError
+from dermnet._version import __version__
+
+__all__ = ["main"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer in [0, 2**32 - 1], got {text!r}"
+        ) from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32 - 1], got {value}")
+    return value
+
+
+# -- demo -----------------------------------------------------------------------------------
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="train, evaluate and explain a small CNN on the bundled HAM10000 sample",
+        description="Train a small CNN on 700 bundled HAM10000 images (split by lesion), "
+        "evaluate it on held-out lesions, draw Grad-CAM overlays, and write metrics.json, "
+        "PNG figures and report.html to --output.",
+    )
+    p.add_argument(
+        "--output", "-o", default="dermnet-demo", help="output folder (default: %(default)s)"
+    )
+    p.add_argument(
+        "--epochs", type=_positive_int, default=30, help="training epochs (default: %(default)s)"
+    )
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: %(default)s)")
+    p.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=64,
+        help="input size in pixels (default: %(default)s)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress lines")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from dermnet.train.demo import run_demo
+
+    log: Callable[[str], None] = (
+        (lambda _m: None) if args.quiet else (lambda m: print(m, flush=True))
+    )
+    run_demo(
+        args.output,
+        epochs=args.epochs,
+        seed=args.seed,
+        image_size=args.image_size,
+        log=log,
+        verbose=0 if args.quiet else 2,
+    )
+    return 0
+
+
+# -- info -----------------------------------------------------------------------------------
+def _add_info(sub: Any) -> None:
+    p = sub.add_parser(
+        "info", help="versions, devices and the registered models, transforms, datasets"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def collect_info() -> dict[str, Any]:
+    """Versions, devices and registries, as printed by ``dermnet info``."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from dermnet.data import list_datasets
+    from dermnet.data.samples import SAMPLES
+    from dermnet.models import list_models
+    from dermnet.transforms import list_transforms
+
+    packages = [
+        "tensorflow",
+        "keras",
+        "numpy",
+        "pandas",
+        "scikit-learn",
+        "opencv-python-headless",
+        "shap",
+        "lime",
+        "matplotlib",
+    ]
+    return {
+        "dermnet": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {p: _version(p) for p in packages},
+        "devices": [f"{d.device_type}: {d.name}" for d in tf.config.list_physical_devices()],
+        "models": list_models(),
+        "transforms": list_transforms(),
+        "datasets": list_datasets(),
+        "samples": sorted(SAMPLES),
+    }
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    info = collect_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"dermnet {info['dermnet']} (Python {info['python']}, {info['platform']})")
+    print("packages:")
+    for name, version in info["packages"].items():
+        print(f"  {name:<24} {version}")
+    print("devices:")
+    for device in info["devices"]:
+        print(f"  {device}")
+    for key in ("models", "transforms", "datasets", "samples"):
+        print(f"{key} ({len(info[key])}): {', '.join(info[key])}")
+    return 0
+
+
+_COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]] = {
+    "demo": (_add_demo, _cmd_demo),
+    "info": (_add_info, _cmd_info),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``dermnet`` command."""
+    parser = argparse.ArgumentParser(
+        prog="dermnet",
+        description="dermnet: deep learning for dermoscopy and microscopy image classification.",
+    )
+    parser.add_argument("--version", action="version", version=f"dermnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add, _ in _COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dermnet`` command; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command][1](args)
+    except DermnetError as exc:
+        print(f"dermnet {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
