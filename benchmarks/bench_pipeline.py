@@ -69,7 +69,7 @@ def count(iterable: Iterable[object]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ham10000"))
-    parser.add_argument("--images", type=int, default=3000, help="images per pass")
+    parser.add_argument("--images", type=int, default=1500, help="images per pass")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
