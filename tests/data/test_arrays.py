@@ -61,6 +61,15 @@ def test_gray_medmnist_becomes_rgb_and_feeds_make_dataset(tmp_path):
     assert sorted(int(y) for _, y in shuffled) == [0, 1]
 
 
+def test_missing_files_say_where_to_download(tmp_path):
+    from dermnet import MissingFileError
+
+    with pytest.raises(MissingFileError, match=r"zenodo\.org/records/10519652"):
+        load_medmnist(tmp_path / "dermamnist.npz")
+    with pytest.raises(MissingFileError, match="skin-cancer-mnist-ham10000"):
+        load_hmnist_csv(tmp_path / "hmnist_28_28_RGB.csv")
+
+
 def test_medmnist_bad_files(tmp_path):
     path, _ = _npz(tmp_path / "chestmnist.npz", labels_shape=3)
     with pytest.raises(DataError, match="multi-label"):

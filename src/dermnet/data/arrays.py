@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dermnet._core.errors import DataError
+from dermnet._core.errors import DataError, MissingFileError
 from dermnet._core.validation import check_option, check_path
 from dermnet.data.loaders import HAM10000_CLASSES, _finish, register_dataset
 from dermnet.data.records import Records
@@ -109,7 +109,13 @@ def load_medmnist(
             of range, or images and labels differ in length.
     """
     where = "load_medmnist"
-    path = check_path(npz_path, "npz_path", where, kind="file", what="MedMNIST .npz file")
+    try:
+        path = check_path(npz_path, "npz_path", where, kind="file", what="MedMNIST .npz file")
+    except MissingFileError as exc:
+        raise MissingFileError(
+            f"{exc}. Download the .npz by hand from https://zenodo.org/records/10519652 "
+            "(MedMNIST v2/v3, e.g. dermamnist.npz or dermamnist_224.npz)."
+        ) from None
     split = check_option(split, _MEDMNIST_SPLITS, "split", where)
     stem = name or path.stem
     if classes is None:
@@ -206,7 +212,13 @@ def load_hmnist_csv(
             label index out of range, or pixels outside [0, 255].
     """
     where = "load_hmnist_csv"
-    path = check_path(path, "path", where, kind="file", what="hmnist CSV")
+    try:
+        path = check_path(path, "path", where, kind="file", what="hmnist CSV")
+    except MissingFileError as exc:
+        raise MissingFileError(
+            f"{exc}. Download it by hand from Kaggle's 'Skin Cancer MNIST: HAM10000' "
+            "(kmader/skin-cancer-mnist-ham10000), which holds hmnist_28_28_RGB.csv."
+        ) from None
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
