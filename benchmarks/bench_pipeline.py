@@ -59,6 +59,40 @@ def bare_tf(paths: list[str], labels: np.ndarray, size: int, batch: int) -> obje
     return ds.batch(batch).prefetch(tf.data.AUTOTUNE)
 
 
+def _bench_fullres(folder: Path, size: int, batch: int, repeats: int) -> None:
+    """Full-resolution (600x450) HAM10000 JPEGs: what DCT-scaled decoding (fast_jpeg) buys."""
+    from dermnet.data import load_ham10000, make_dataset
+
+    records = load_ham10000(folder)
+    paths, labels = records.paths, records.labels.astype(np.int32)
+    methods: dict[str, Callable[[], Iterable[object]]] = {
+        "PIL loop": lambda: pil_loop(paths, labels, size, batch),
+        "bare tf.data": lambda: bare,
+        "make_dataset, fast_jpeg=False": lambda: full,
+        "make_dataset (fast_jpeg=True)": lambda: fast,
+    }
+    bare = bare_tf(paths, labels, size, batch)
+    full = make_dataset(records, size, batch, fast_jpeg=False)
+    fast = make_dataset(records, size, batch)
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for make in methods.values():
+        count(make())
+    for _ in range(max(repeats, 3)):
+        for name, make in methods.items():
+            start = time.perf_counter()
+            count(make())
+            times[name].append(time.perf_counter() - start)
+    rate = {name: len(records) / statistics.median(t) for name, t in times.items()}
+    print(f"\nFull-resolution HAM10000 JPEGs (600x450, {folder}), {len(records)} per pass:")
+    print(f"{'method':<34}{'images/s':>10}{'vs bare':>10}{'vs PIL':>9}")
+    for name, value in rate.items():
+        print(
+            f"{name:<34}{value:>10.0f}{value / rate['bare tf.data']:>9.2f}x"
+            f"{value / rate['PIL loop']:>8.2f}x"
+        )
+    print()
+
+
 def count(iterable: Iterable[object]) -> int:
     n = 0
     for x, _ in iterable:
@@ -128,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<34}{value:>10.0f}{value / rate['bare tf.data']:>9.2f}x"
             f"{value / rate['PIL loop']:>8.2f}x"
         )
+    fullres = Path(args.data).parent / "ham10000_fullres_sample"
+    if fullres.is_dir():
+        _bench_fullres(fullres, size, batch, args.repeats)
     ratio_bare = rate["make_dataset"] / rate["bare tf.data"]
     ratio_pil = rate["make_dataset"] / rate["PIL loop"]
     print(
