@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dermnet import ParameterError
+from dermnet import DataError, ParameterError
 from dermnet.data import Records, load_sample, make_dataset
 
 
@@ -205,6 +205,9 @@ def test_missing_and_truncated_files_raise_or_are_skipped(tmp_path, write_image)
         ds = make_dataset(bad, 8, 4, on_error="skip")
     _, labels = next(iter(ds))
     assert labels.numpy().tolist() == [0, 1]
+    hopeless = Records(frame.iloc[[1, 2]], ["a", "b"])
+    with pytest.warns(UserWarning, match="excluded 2 of 2"), pytest.raises(DataError):
+        make_dataset(hopeless, 8, on_error="skip")
 
 
 def test_transforms_that_change_the_shape_are_reported(tmp_path, write_image):

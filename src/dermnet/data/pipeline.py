@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dermnet._core.errors import MissingFileError, ParameterError
+from dermnet._core.errors import DataError, MissingFileError, ParameterError
 from dermnet._core.validation import (
     check_bool,
     check_image_size,
@@ -226,8 +226,10 @@ def make_dataset(
         shuffle: shuffle the images every epoch (seeded by ``seed``).
         cache: ``False`` (default); ``True`` or ``"memory"`` keeps the decoded, resized
             images in memory after the first epoch (``height*width*3`` bytes each, 4x that
-            with ``transforms``); a path caches them in files at that path (the first
-            epoch must run to the end to complete the cache).
+            with ``transforms``); a path caches them in files with that prefix (in an
+            existing folder: ``<folder>/dermnet_cache*``); the first epoch must run to the
+            end to complete a file cache, and a file cache outlives the process, so give a
+            new path when the records or the preprocessing change.
         seed: seed of the shuffle and of ``augment``'s per-batch seeds; with a seed the
             order is the same on every run.
         label_mode: ``"int"`` (class index, int32), ``"one_hot"`` (float32 vector),
@@ -251,7 +253,7 @@ def make_dataset(
 
     Returns:
         A dataset of ``(images, labels)`` batches; images are float32
-        ``(batch, height, width, 3)``.
+        ``(batch, height, width, 3)`` (``(height, width, 3)`` with ``batch_size=None``).
 
     Raises:
         MissingFileError: an image file is missing (``on_error="raise"``).
@@ -301,6 +303,10 @@ def make_dataset(
 
     if on_error == "skip":
         records = _skip_bad(records)
+        if len(records) == 0:
+            raise DataError(
+                f"make_dataset(on_error='skip'): no image of {records.name!r} is usable."
+            )
     else:
         _check_exist(records)
     meta = _metadata(records, metadata_encoder, where)[0] if with_metadata else None
