@@ -123,6 +123,7 @@ def test_isic2019_downsampled_names_metadata_and_groups(tmp_path, write_image, s
         "ISIC_0000000_downsampled.jpg" if suffix_in_files else "ISIC_0000000.jpg"
     )
     assert rec.metadata_cols == ("age_approx", "anatom_site_general", "sex")
+    assert rec.role == "train"
     groups = rec.groups().tolist()
     assert groups[0] == "BCN_1"
     assert groups[1] != groups[3]  # rows without lesion_id are groups of their own

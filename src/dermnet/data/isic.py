@@ -259,7 +259,8 @@ def load_isic2019(
     without that suffix and gives ``image_id`` without it, so that :func:`check_leakage`
     sees the same image in HAM10000 and ISIC 2019 (which contains HAM10000). Classes, in
     this fixed order: ``ak, bcc, bkl, df, mel, nv, scc, vasc``. Rows are grouped by
-    ``lesion_id``; rows without one are groups of their own.
+    ``lesion_id``; rows without one are groups of their own. The records' role is
+    ``"train"`` for the training set and ``"test"`` for the test set.
 
     Args:
         root: the dataset folder.
@@ -315,7 +316,7 @@ def load_isic2019(
         verify=verify,
         group_cols=("lesion_id",),
         metadata_cols=metadata,
-        role="test" if part == "Test" else None,
+        role=_SPLIT_ROLES[part],
         hint=_isic2019_hint(part),
     )
     return _with_excluded(records, unknown)
