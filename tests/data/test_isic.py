@@ -92,11 +92,11 @@ def test_isic2018_bad_one_hot_rows_and_missing_split(tmp_path, write_image):
         load_isic2018(root, split="valid")
 
 
-def _isic2019(tmp_path, write_image, suffix_in_files=True, unk=False):
+def _isic2019(tmp_path, write_image, suffix_in_files=True, unk=False, part="Training"):
     names = ["ISIC_0000000_downsampled", "ISIC_0000001", "ISIC_0024306", "ISIC_0000002"]
     labels = ["MEL", "SCC", "NV", "UNK" if unk else "AK"]
     _onehot(names, ISIC2019_COLS, labels).to_csv(
-        tmp_path / "ISIC_2019_Training_GroundTruth.csv", index=False
+        tmp_path / f"ISIC_2019_{part}_GroundTruth.csv", index=False
     )
     pd.DataFrame(
         {
@@ -106,10 +106,10 @@ def _isic2019(tmp_path, write_image, suffix_in_files=True, unk=False):
             "lesion_id": ["BCN_1", None, "HAM_0000550", None],
             "sex": ["male", "female", "male", None],
         }
-    ).to_csv(tmp_path / "ISIC_2019_Training_Metadata.csv", index=False)
+    ).to_csv(tmp_path / f"ISIC_2019_{part}_Metadata.csv", index=False)
     for name in names:
         stem = name if suffix_in_files else name.removesuffix("_downsampled")
-        write_image(tmp_path / "ISIC_2019_Training_Input" / f"{stem}.jpg", PIXEL)
+        write_image(tmp_path / f"ISIC_2019_{part}_Input" / f"{stem}.jpg", PIXEL)
     return tmp_path
 
 
@@ -136,6 +136,16 @@ def test_isic2019_unk_rows_raise_or_are_recorded(tmp_path, write_image):
     rec = load_isic2019(root, on_error="skip")
     assert len(rec) == 3
     assert rec.excluded["reason"].tolist() == ["UNK label"]
+
+
+def test_isic2019_test_split_with_unk(tmp_path, write_image):
+    root = _isic2019(tmp_path, write_image, unk=True, part="Test")
+    rec = load_isic2019(root, split="test", on_error="skip")
+    assert rec.role == "test"
+    assert len(rec) == 3
+    assert rec.classes == ISIC2019_CLASSES  # the same classes as the training set
+    with pytest.raises(MissingFileError, match=r"ISIC_2019_Training_GroundTruth\.csv"):
+        load_isic2019(root)
 
 
 def test_isic2019_and_ham10000_share_an_image_across_datasets(tmp_path, write_image):
