@@ -91,3 +91,20 @@ def test_console_script_entry_point_is_installed():
     )
     assert done.returncode == 0
     assert done.stdout.startswith("dermnet ")
+
+
+def test_describe_prints_validates_and_writes_figures(tmp_path, capsys):
+    from dermnet.data import sample_path
+
+    out = tmp_path / "describe"
+    assert (
+        main(["describe", "malaria", str(sample_path("malaria")), "--validate", "-o", str(out)])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "Parasitized     100   50.0%" in text
+    assert "modes: RGB 189, P 11" in text
+    assert (out / "class_balance.png").is_file()
+    assert main(["describe", "malaria", str(tmp_path / "absent")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["describe", "malaria", str(tmp_path), "--no-check-files"]) == 2

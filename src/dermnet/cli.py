@@ -152,8 +152,60 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- describe -------------------------------------------------------------------------------
+def _add_describe(sub: Any) -> None:
+    p = sub.add_parser(
+        "describe",
+        help="counts, groups, age/sex/site tables and figures of a local dataset",
+        description="Load a dataset with a registered loader (see `dermnet info`) and print "
+        "its description; --validate also decodes every image and reports problems (exit "
+        "status 1 if any); --output writes the tables and figures.",
+    )
+    p.add_argument("dataset", help="a registered dataset name, e.g. ham10000, isic2020")
+    p.add_argument("root", help="the dataset folder (or file, for csv/medmnist/hmnist)")
+    p.add_argument("--output", "-o", help="folder for summary.txt, CSV tables and PNG figures")
+    p.add_argument("--validate", action="store_true", help="decode every image and report")
+    p.add_argument(
+        "--no-check-files",
+        action="store_true",
+        help="read the table only, without looking for the images (ISIC 2020 metadata)",
+    )
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    import inspect
+
+    from dermnet.data import describe, load_dataset, validate
+    from dermnet.data.loaders import DATASETS, list_datasets
+
+    list_datasets()  # registers every built-in loader
+    options: dict[str, Any] = {}
+    if args.no_check_files:
+        loader = DATASETS.get(args.dataset, where="dermnet describe")
+        if "check_files" not in inspect.signature(loader).parameters:
+            print(
+                f"dermnet describe: {args.dataset} has no --no-check-files option", file=sys.stderr
+            )
+            return 2
+        options["check_files"] = False
+    records = load_dataset(args.dataset, args.root, **options)
+    info = describe(records)
+    print(records.summary())
+    print(info.summary())
+    status = 0
+    if args.validate:
+        report = validate(records)
+        print(report.summary())
+        status = 0 if report.ok else 1
+    if args.output:
+        written = info.save(args.output)
+        print(f"wrote {len(written)} files to {args.output}")
+    return status
+
+
 _COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]] = {
     "demo": (_add_demo, _cmd_demo),
+    "describe": (_add_describe, _cmd_describe),
     "info": (_add_info, _cmd_info),
 }
 

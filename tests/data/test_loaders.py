@@ -119,3 +119,178 @@ def test_real_ham10000_counts():
 def test_real_malaria_counts():
     rec = load_malaria(shared_dataset("malaria_rgb"))
     assert rec.class_counts() == {"Parasitized": 100, "Uninfected": 100}
+
+
+def test_ham10000_metadata_subset_csv_and_check_files_false(tmp_path, write_image):
+    root = _ham(tmp_path, write_image, missing=("ISIC_0000001",))
+    (root / "HAM10000_metadata.csv").rename(root / "HAM10000_metadata_subset.csv")
+    rec = load_ham10000(root, check_files=False)
+    assert len(rec) == 4  # the table only: the missing image is not looked for
+    assert rec.frame["image_id"].tolist()[1] == "ISIC_0000001"
+
+
+def test_ham10000_duplicate_image_id_is_named_or_excluded(tmp_path, write_image):
+    root = _ham(tmp_path, write_image)
+    table = pd.read_csv(root / "HAM10000_metadata.csv")
+    table.loc[3, "image_id"] = "ISIC_0000000"
+    table.to_csv(root / "HAM10000_metadata.csv", index=False)
+    with pytest.raises(DataError, match=r"1 duplicate image_id.*ISIC_0000000.*rows \[0, 3\]"):
+        load_ham10000(root)
+    rec = load_ham10000(root, on_error="skip")
+    assert len(rec) == 3
+    assert rec.excluded["reason"].tolist() == ["duplicate image_id"]
+    assert "excluded: 1 (duplicate image_id: 1" in rec.summary()
+
+
+def test_ham10000_csv_without_expected_columns(tmp_path):
+    pd.DataFrame({"image": ["a"], "diagnosis": ["nv"]}).to_csv(
+        tmp_path / "HAM10000_metadata.csv", index=False
+    )
+    with pytest.raises(DataError, match=r"lacks the column\(s\) \['lesion_id', 'image_id', 'dx'\]"):
+        load_ham10000(tmp_path)
+
+
+def test_ham10000_verify_finds_truncated_jpeg(tmp_path, write_image):
+    root = _ham(tmp_path, write_image)
+    path = root / "images" / "ISIC_0000002.jpg"
+    big = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    write_image(path, big)
+    path.write_bytes(path.read_bytes()[:300])
+    assert len(load_ham10000(root)) == 4  # existence is all that is checked by default
+    with pytest.raises(DataError, match=r"unreadable image: 1 \(.*ISIC_0000002\.jpg"):
+        load_ham10000(root, verify=True)
+    rec = load_ham10000(root, verify=True, on_error="skip")
+    assert len(rec) == 3
+    assert rec.excluded["image_id"].tolist() == ["ISIC_0000002"]
+    assert rec.excluded["reason"].iloc[0].startswith("unreadable image: ")
+
+
+def test_malaria_nested_kaggle_layout_palette_and_rgba(tmp_path, write_image):
+    base = tmp_path / "cell_images" / "cell_images"
+    write_image(base / "Parasitized" / "p0.png", PIXEL, mode="P")
+    write_image(base / "Parasitized" / "p1.png", PIXEL, mode="RGBA")
+    write_image(base / "Uninfected" / "u0.png", PIXEL)
+    (base / "Uninfected" / "notes.txt").write_text("not an image")
+    rec = load_malaria(tmp_path, verify=True)
+    assert rec.class_counts() == {"Parasitized": 2, "Uninfected": 1}
+    assert rec.frame["image_id"].tolist() == ["Parasitized/p0", "Parasitized/p1", "Uninfected/u0"]
+
+
+def test_malaria_without_class_folders_says_where_to_download(tmp_path):
+    (tmp_path / "Parasitized").mkdir()
+    with pytest.raises(MissingFileError, match=r"lhncbc\.nlm\.nih\.gov"):
+        load_malaria(tmp_path)
+
+
+def test_image_folder_explicit_class_order_and_missing_class_folder(tmp_path, write_image):
+    for cls in ("b", "a"):
+        write_image(tmp_path / cls / "x.png", PIXEL)
+    rec = load_image_folder(tmp_path, classes=("b", "a"))
+    assert rec.classes == ("b", "a")
+    assert rec.labels.tolist() == [0, 1]
+    with pytest.raises(MissingFileError, match=r"\['c'\].*sub-folders are \['a', 'b'\]"):
+        load_image_folder(tmp_path, classes=("a", "c"))
+    with pytest.raises(DataError, match="no class sub-folders"):
+        load_image_folder(tmp_path / "a")
+
+
+def _csv_dataset(tmp_path, write_image, values=("img0.jpg", "sub/img1.png", "img2")):
+    write_image(tmp_path / "img0.jpg", PIXEL)
+    write_image(tmp_path / "sub" / "img1.png", PIXEL)
+    write_image(tmp_path / "deep" / "img2.bmp", PIXEL)
+    table = pd.DataFrame(
+        {
+            "file": list(values),
+            "diagnosis": ["benign", "malignant", "benign"],
+            "patient": ["P1", "P1", "P2"],
+            "age": [30, None, 50],
+        }
+    )
+    table.to_csv(tmp_path / "labels.csv", index=False)
+    return tmp_path / "labels.csv"
+
+
+def test_csv_resolves_names_relative_paths_and_ids(tmp_path, write_image):
+    from dermnet.data import load_csv
+
+    csv = _csv_dataset(tmp_path, write_image)
+    rec = load_csv(
+        csv,
+        image_col="file",
+        label_col="diagnosis",
+        group_col="patient",
+        metadata_cols=["age"],
+        recursive=True,
+    )
+    assert rec.classes == ("benign", "malignant")
+    assert [p.rsplit("/", 2)[-2:] for p in rec.paths] == [
+        [tmp_path.name, "img0.jpg"],
+        ["sub", "img1.png"],
+        ["deep", "img2.bmp"],
+    ]
+    assert rec.group_cols == ("patient",)
+    assert rec.metadata_cols == ("age",)
+    assert rec.name == "labels"
+    with pytest.raises(MissingFileError, match=r"1 image file.*img2"):
+        load_csv(csv, image_col="file", label_col="diagnosis")  # not recursive
+
+
+def test_csv_bad_inputs_name_the_column_label_and_class(tmp_path, write_image):
+    from dermnet.data import load_csv
+
+    csv = _csv_dataset(tmp_path, write_image)
+    with pytest.raises(DataError, match=r"labels\.csv lacks the column\(s\) \['label'\]"):
+        load_csv(csv, image_col="file")
+    with pytest.raises(DataError, match=r"labels\.csv.*\['malignant'\]"):
+        load_csv(csv, image_col="file", label_col="diagnosis", classes=["benign"])
+    with pytest.raises(DataError, match=r"class\(es\) \['other'\] have no rows"):
+        load_csv(
+            csv,
+            image_col="file",
+            label_col="diagnosis",
+            classes=["benign", "malignant", "other"],
+            recursive=True,
+        )
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="cannot be read"):
+        load_csv(tmp_path / "empty.csv")
+
+
+def test_csv_skip_records_missing_files(tmp_path, write_image):
+    from dermnet.data import load_csv
+
+    csv = _csv_dataset(tmp_path, write_image, values=("img0.jpg", "gone.jpg", "sub/img1.png"))
+    rec = load_csv(csv, image_col="file", label_col="diagnosis", on_error="skip")
+    assert len(rec) == 2
+    assert rec.excluded["file"].tolist() == ["gone.jpg"]
+    assert rec.excluded["reason"].tolist() == ["missing file"]
+
+
+def test_every_registered_loader_is_listed():
+    assert list_datasets() == [
+        "csv",
+        "ham10000",
+        "hmnist",
+        "image_folder",
+        "isic2018",
+        "isic2019",
+        "isic2020",
+        "malaria",
+        "medmnist",
+    ]
+
+
+@pytest.mark.slow
+def test_real_ham10000_full_resolution_sample():
+    rec = load_ham10000(shared_dataset("ham10000_fullres_sample"))
+    assert len(rec) == 150
+    assert {k: v for k, v in rec.class_counts().items() if v} == {"bcc": 5, "mel": 15, "nv": 130}
+
+
+@pytest.mark.slow
+def test_real_malaria_palette_pngs_verify():
+    rec = load_malaria(shared_dataset("malaria_rgb"), verify=True)
+    assert len(rec) == 200
+    from dermnet.data import validate
+
+    assert validate(rec).modes == {"RGB": 189, "P": 11}

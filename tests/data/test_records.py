@@ -60,3 +60,33 @@ def test_frame_is_a_copy():
     frame = rec.frame
     frame.loc[0, "label"] = "changed"
     assert rec.frame.loc[0, "label"] == "a"
+
+
+def test_exclude_keeps_a_reason_for_every_row_and_accumulates():
+    rec = Records(_frame(["a", "b", "a", "b"]), ["a", "b"])
+    once = rec.exclude([1], "missing file")
+    twice = once.exclude(np.array([False, True, False]), "unreadable image")
+    assert len(twice) == 2
+    assert twice.excluded["reason"].tolist() == ["missing file", "unreadable image"]
+    assert twice.excluded["image_path"].tolist() == ["/x/1.jpg", "/x/2.jpg"]
+    assert "excluded: 2 (missing file: 1, unreadable image: 1" in twice.summary()
+    with pytest.raises(ParameterError, match="one str per excluded row"):
+        rec.exclude([0, 1], ["only one"])
+
+
+def test_in_memory_images_follow_subsets_and_are_checked():
+    images = np.arange(3 * 2 * 2 * 3, dtype=np.uint8).reshape(3, 2, 2, 3)
+    rec = Records(_frame(["a", "b", "a"]), ["a", "b"], images=images)
+    sub = rec.subset([2, 0])
+    np.testing.assert_array_equal(sub.images, images[[2, 0]])
+    assert "images held in memory: 2x2 RGB" in rec.summary()
+    with pytest.raises(ParameterError, match="uint8 array of shape"):
+        Records(_frame(["a"]), ["a"], images=np.zeros((1, 2, 2), np.uint8))
+    with pytest.raises(ParameterError, match="one image per row"):
+        Records(_frame(["a"]), ["a"], images=np.zeros((2, 2, 2, 3), np.uint8))
+
+
+def test_summary_counts_missing_metadata():
+    frame = _frame(["a", "a"]).assign(sex=["male", "unknown"], age=[None, 40.0])
+    rec = Records(frame, ["a"], metadata_cols=("sex", "age"))
+    assert "metadata: sex (1 missing), age (1 missing)" in rec.summary()

@@ -1,5 +1,6 @@
-"""Datasets: loaders for the public datasets and any folder or CSV, leakage-safe splits,
-bundled samples and fast ``tf.data`` pipelines.
+"""Datasets: loaders for the public datasets and any folder, CSV or array file, leakage-safe
+splits, validation, description, metadata encoding, bundled samples and fast ``tf.data``
+pipelines.
 
 Importing this package does not import TensorFlow; names load on first use.
 """
@@ -9,37 +10,66 @@ from typing import TYPE_CHECKING
 from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
+    from dermnet.data.arrays import HMNIST_LABELS, load_hmnist_csv, load_medmnist
+    from dermnet.data.description import DatasetDescription, describe
+    from dermnet.data.isic import (
+        ISIC2019_CLASSES,
+        ISIC2020_CLASSES,
+        load_isic2018,
+        load_isic2019,
+        load_isic2020,
+    )
     from dermnet.data.loaders import (
         HAM10000_CLASSES,
         MALARIA_CLASSES,
         list_datasets,
+        load_csv,
         load_dataset,
         load_ham10000,
         load_image_folder,
         load_malaria,
         register_dataset,
     )
+    from dermnet.data.metadata import MetadataEncoder, UnseenCategoryWarning
     from dermnet.data.pipeline import make_dataset
     from dermnet.data.records import Records
     from dermnet.data.samples import load_sample, sample_path
-    from dermnet.data.splits import LeakageReport, Split, check_leakage, split
+    from dermnet.data.splits import Fold, LeakageReport, Split, check_leakage, kfold, split
+    from dermnet.data.validation import ValidationReport, validate
 
 __all__ = [
     "HAM10000_CLASSES",
+    "HMNIST_LABELS",
+    "ISIC2019_CLASSES",
+    "ISIC2020_CLASSES",
     "MALARIA_CLASSES",
+    "DatasetDescription",
+    "Fold",
     "LeakageReport",
+    "MetadataEncoder",
     "Records",
     "Split",
+    "UnseenCategoryWarning",
+    "ValidationReport",
     "check_leakage",
+    "describe",
+    "kfold",
     "list_datasets",
+    "load_csv",
     "load_dataset",
     "load_ham10000",
+    "load_hmnist_csv",
     "load_image_folder",
+    "load_isic2018",
+    "load_isic2019",
+    "load_isic2020",
     "load_malaria",
+    "load_medmnist",
     "load_sample",
     "make_dataset",
     "register_dataset",
     "sample_path",
     "split",
+    "validate",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __all__)

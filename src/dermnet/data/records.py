@@ -11,12 +11,21 @@ import pandas as pd
 
 from dermnet._core.errors import DataError, ParameterError
 
-__all__ = ["ROLES", "Records"]
+__all__ = ["MISSING_STRINGS", "ROLES", "Records"]
 
 #: The roles a set of records can play; resampling is only allowed on ``"train"``.
 ROLES = ("train", "val", "test")
 
+#: Metadata strings that mean "not recorded" (HAM10000 writes ``unknown``).
+MISSING_STRINGS = ("", "unknown", "nan", "none", "na", "n/a", "null")
+
 _REQUIRED = ("image_path", "label")
+
+
+def _missing(values: pd.Series) -> pd.Series:
+    """Boolean mask of missing metadata values: NaN/None or a :data:`MISSING_STRINGS` entry."""
+    text = values.astype(object).where(values.notna(), "")
+    return values.isna() | text.astype(str).str.strip().str.lower().isin(MISSING_STRINGS)
 
 
 class Records:
@@ -32,14 +41,28 @@ class Records:
         classes: the class names in their fixed order; label index ``i`` means
             ``classes[i]``. Every label must be one of them.
         name: the dataset name, for summaries and reports.
-        group_cols: columns that identify images of the same lesion or patient, most
-            specific first (``("lesion_id",)``). Splits group by the first by default.
+        group_cols: columns that identify images of the same lesion or patient; splits
+            group by the first by default, so put the one that must never straddle a
+            split first (``("lesion_id",)`` for HAM10000, ``("patient_id", "lesion_id")``
+            for ISIC 2020). A row whose group id is missing is a group of its own.
         metadata_cols: patient/lesion metadata columns usable as model inputs.
         role: ``"train"``, ``"val"``, ``"test"`` or ``None`` (not split yet).
         excluded: rows a loader excluded (``on_error="skip"``), with a ``reason`` column.
+        images: for datasets that ship as arrays (MedMNIST ``.npz``, Kaggle's hmnist CSV),
+            the pixels themselves, a uint8 array of shape ``(n, height, width, 3)`` in row
+            order; ``image_path`` then holds a pseudo path (``file.npz#train/12``) that
+            identifies the image. ``None`` (default) for images on disk.
 
     Raises:
         DataError: a required column is missing or a label is not in ``classes``.
+
+    Example:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"image_path": ["a.png", "b.png", "c.png"],
+        ...                       "label": ["cat", "dog", "cat"]})
+        >>> records = Records(table, ["dog", "cat"])
+        >>> records.labels.tolist(), records.class_counts()
+        ([1, 0, 1], {'dog': 1, 'cat': 2})
     """
 
     def __init__(
@@ -52,6 +75,7 @@ class Records:
         metadata_cols: Sequence[str] = (),
         role: str | None = None,
         excluded: pd.DataFrame | None = None,
+        images: np.ndarray | None = None,
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise ParameterError(
@@ -85,7 +109,20 @@ class Records:
                 f"{unknown} (first rows: {rows})."
             )
         frame = frame.assign(label=labels)
+        if images is not None:
+            images = np.asarray(images)
+            if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+                raise ParameterError(
+                    "The 'images' parameter of Records must be a uint8 array of shape "
+                    f"(n, height, width, 3). Got {images.dtype} {images.shape} instead."
+                )
+            if len(images) != len(frame):
+                raise ParameterError(
+                    f"The 'images' parameter of Records must hold one image per row "
+                    f"({len(frame)}). Got {len(images)} instead."
+                )
         self._frame = frame
+        self.images = images
         self._classes = classes
         self.name = name
         self.group_cols = tuple(group_cols)
@@ -130,10 +167,20 @@ class Records:
         return self._frame[name].to_numpy()
 
     def groups(self, by: str | None = None) -> np.ndarray:
-        """Group ids per row (``by`` defaults to the first group column, else the image)."""
+        """Group ids per row (``by`` defaults to the first group column, else the image).
+
+        A missing group id (empty or NaN) never joins other rows: such a row is a group of
+        its own, identified by its image path.
+        """
         if by is None:
             by = self.group_cols[0] if self.group_cols else "image_path"
-        return self.column(by).astype(str)
+        values = pd.Series(self.column(by), dtype=object)
+        missing = values.isna() | (values.astype(str).str.strip() == "")
+        ids = values.astype(str).to_numpy(dtype=object)
+        if missing.any():
+            paths = self._frame["image_path"].astype(str).to_numpy(dtype=object)
+            ids[missing.to_numpy()] = "<no " + by + ">:" + paths[missing.to_numpy()]
+        return ids.astype(str)
 
     def __len__(self) -> int:
         return len(self._frame)
@@ -154,19 +201,66 @@ class Records:
                     f"Got shape {idx.shape} instead."
                 )
             idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64)
         return Records(
-            self._frame.iloc[idx.astype(np.int64)],
+            self._frame.iloc[idx],
             self._classes,
             name=self.name,
             group_cols=self.group_cols,
             metadata_cols=self.metadata_cols,
             role=self.role if role is ... else role,  # type: ignore[arg-type]
             excluded=self.excluded,
+            images=None if self.images is None else self.images[idx],
         )
 
     def with_role(self, role: str | None) -> Records:
         """The same records marked with another role (``"train"``, ``"val"``, ``"test"``)."""
         return self.subset(np.arange(len(self)), role=role)
+
+    def exclude(self, index: Any, reason: str | Sequence[str]) -> Records:
+        """Records without the rows selected by ``index``, which are kept in ``excluded``.
+
+        Nothing is dropped silently: each excluded row is appended to :attr:`excluded`
+        with its ``reason``, and :meth:`summary` reports how many there are.
+
+        Args:
+            index: integer positions or a boolean mask of the rows to exclude.
+            reason: why, one string for all rows or one per row.
+
+        Example:
+            >>> import pandas as pd
+            >>> rec = Records(pd.DataFrame({"image_path": ["a", "b"], "label": ["x", "x"]}),
+            ...               ["x"])
+            >>> kept = rec.exclude([1], "unreadable image")
+            >>> len(kept), kept.excluded["reason"].tolist()
+            (1, ['unreadable image'])
+        """
+        idx = np.asarray(index)
+        mask = np.zeros(len(self), dtype=bool)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise ParameterError(
+                    f"A boolean 'index' for Records.exclude must have length {len(self)}. "
+                    f"Got shape {idx.shape} instead."
+                )
+            mask = idx.copy()
+        elif idx.size:
+            mask[idx.astype(np.int64)] = True
+        dropped = self._frame.loc[mask]
+        reasons = [reason] * len(dropped) if isinstance(reason, str) else list(reason)
+        if len(reasons) != len(dropped):
+            raise ParameterError(
+                f"The 'reason' parameter of Records.exclude must be a str or one str per "
+                f"excluded row ({len(dropped)}). Got {len(reasons)} instead."
+            )
+        new = dropped.assign(reason=reasons)
+        frames = [f for f in (self.excluded, new) if len(f)]
+        excluded = (
+            pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["reason"])
+        )
+        kept = self.subset(~mask)
+        kept.excluded = excluded
+        return kept
 
     # -- description --------------------------------------------------------------------
     def class_counts(self) -> dict[str, int]:
@@ -187,9 +281,18 @@ class Records:
             share = 100.0 * count / n if n else 0.0
             lines.append(f"    {cls:<{width}}  {count:>6}  {share:5.1f}%")
         if self.metadata_cols:
-            lines.append(f"  metadata: {', '.join(self.metadata_cols)}")
+            parts = []
+            for col in self.metadata_cols:
+                missing = int(_missing(self._frame[col]).sum())
+                parts.append(f"{col} ({missing} missing)" if missing else col)
+            lines.append(f"  metadata: {', '.join(parts)}")
+        if self.images is not None:
+            h, w = self.images.shape[1:3]
+            lines.append(f"  images held in memory: {h}x{w} RGB")
         if len(self.excluded):
-            lines.append(f"  excluded at load: {len(self.excluded)} (see .excluded)")
+            reasons = self.excluded["reason"].value_counts()
+            why = ", ".join(f"{k}: {v}" for k, v in reasons.items())
+            lines.append(f"  excluded: {len(self.excluded)} ({why}; see .excluded)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -197,7 +300,10 @@ class Records:
         return f"Records(name={self.name!r}, n={len(self)}, classes={list(self._classes)}{role})"
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write the table to ``path`` (CSV) and return the path."""
+        """Write the table to ``path`` (CSV) and return the path.
+
+        In-memory images (:attr:`images`) are not written; only the table is.
+        """
         path = Path(path)
         self._frame.to_csv(path, index=False)
         return path

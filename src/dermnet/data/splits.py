@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+import hashlib
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
 from dermnet._core.errors import LeakageError, ParameterError
-from dermnet._core.validation import check_bool, check_float, check_seed
+from dermnet._core.validation import check_bool, check_float, check_int, check_seed
 from dermnet.data.records import Records
 
-__all__ = ["LeakageReport", "Split", "check_leakage", "split"]
+__all__ = ["Fold", "LeakageReport", "Split", "check_leakage", "kfold", "split"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,39 +24,72 @@ class Split:
     val: Records | None
     test: Records
 
-    def __iter__(self):  # allows ``train, val, test = split(...)``
+    def __iter__(self) -> Iterator[Records | None]:  # ``train, val, test = split(...)``
         return iter((self.train, self.val, self.test))
 
 
 @dataclasses.dataclass(frozen=True)
+class Fold:
+    """One fold of :func:`kfold`: ``train`` (role ``"train"``) and held-out ``val``."""
+
+    index: int
+    train: Records
+    val: Records
+
+    def __iter__(self) -> Iterator[Records]:  # ``for train, val in kfold(...)``
+        return iter((self.train, self.val))
+
+
+@dataclasses.dataclass(frozen=True)
 class LeakageReport:
-    """What two sets of records share. ``ok`` is True when they share nothing."""
+    """What two sets of records share. ``ok`` is True when they share nothing.
+
+    Attributes:
+        group_by: the group column compared (``None``: files only).
+        shared_groups: group ids (lesions, patients) found on both sides.
+        shared_files: paths (in ``a``) of the images that are also in ``b``, by path or
+            by ``image_id``.
+        shared_content: pairs ``(path in a, path in b)`` of byte-identical image files
+            under different names (only with ``by_content=True``).
+    """
 
     group_by: str | None
     shared_groups: tuple[str, ...]
     shared_files: tuple[str, ...]
+    shared_content: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when no group and no image file is on both sides."""
-        return not self.shared_groups and not self.shared_files
+        """True when no group, no image file and no identical image is on both sides."""
+        return not self.shared_groups and not self.shared_files and not self.shared_content
 
-    def raise_if_leaky(self) -> None:
-        """Raise :class:`LeakageError` naming the first shared groups and files."""
+    def summary(self) -> str:
+        """One line per kind of leak, or a line saying there is none."""
         if self.ok:
-            return
-        parts = []
+            what = f"{self.group_by} groups, " if self.group_by else ""
+            return f"No leak: no shared {what}image files or image ids."
+        lines = []
         if self.shared_groups:
-            parts.append(
+            lines.append(
                 f"{len(self.shared_groups)} {self.group_by} value(s) on both sides "
                 f"(first: {list(self.shared_groups[:5])})"
             )
         if self.shared_files:
-            parts.append(
+            lines.append(
                 f"{len(self.shared_files)} image file(s) on both sides "
                 f"(first: {list(self.shared_files[:5])})"
             )
-        raise LeakageError("The two sets of records leak: " + "; ".join(parts) + ".")
+        if self.shared_content:
+            lines.append(
+                f"{len(self.shared_content)} identical image(s) under different names "
+                f"(first: {list(self.shared_content[:3])})"
+            )
+        return "; ".join(lines)
+
+    def raise_if_leaky(self) -> None:
+        """Raise :class:`LeakageError` naming the first shared groups and files."""
+        if not self.ok:
+            raise LeakageError("The two sets of records leak: " + self.summary() + ".")
 
 
 def _resolve_group_by(records: Records, group_by: str | None, where: str) -> str | None:
@@ -68,59 +103,139 @@ def _resolve_group_by(records: Records, group_by: str | None, where: str) -> str
     return group_by
 
 
-def check_leakage(a: Records, b: Records, group_by: str | None = "auto") -> LeakageReport:
+def _normalized_ids(records: Records) -> list[str | None]:
+    """Per row, the image id without ISIC 2019's ``_downsampled`` suffix (None if absent)."""
+    if "image_id" not in records.frame.columns:
+        return [None] * len(records)
+    ids = records.frame["image_id"]
+    return [
+        None if v is None or v != v else str(v).strip().removesuffix("_downsampled")
+        for v in ids.tolist()
+    ]
+
+
+def _digests(records: Records) -> dict[str, str]:
+    """blake2b digest of each image file (or in-memory image) -> its path."""
+    out: dict[str, str] = {}
+    for i, path in enumerate(records.paths):
+        digest = hashlib.blake2b(digest_size=16)
+        if records.images is not None:
+            digest.update(records.images[i].tobytes())
+        else:
+            try:
+                with open(path, "rb") as handle:
+                    for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+                        digest.update(chunk)
+            except OSError:
+                continue
+        out.setdefault(digest.hexdigest(), path)
+    return out
+
+
+def check_leakage(
+    a: Records, b: Records, group_by: str | None = "auto", *, by_content: bool = False
+) -> LeakageReport:
     """Report the groups (lesions, patients) and image files that ``a`` and ``b`` share.
+
+    Files are compared by path and by ``image_id`` (ignoring ISIC 2019's
+    ``_downsampled`` suffix, so HAM10000 and ISIC 2019 copies of one image match); with
+    ``by_content`` also by the bytes of the files, which finds the same image saved under
+    two names.
 
     Args:
         a: one side, e.g. the training records.
         b: the other side, e.g. the test records.
-        group_by: the group column; ``"auto"`` uses the records' first group column,
+        group_by: the group column; ``"auto"`` uses ``a``'s first group column,
             ``None`` checks image files only.
+        by_content: also hash every file and report identical images (reads all files).
 
     Returns:
         A :class:`LeakageReport`; call ``raise_if_leaky()`` to turn a leak into an error.
+
+    Example:
+        >>> from dermnet.data import load_sample
+        >>> records = load_sample("ham10000")
+        >>> report = check_leakage(records.subset([0, 1]), records.subset([1, 2]))
+        >>> report.ok, len(report.shared_files), report.shared_groups
+        (False, 1, ('HAM_0002951',))
     """
-    group_by = _resolve_group_by(a, group_by, "check_leakage")
+    where = "check_leakage"
+    by_content = check_bool(by_content, "by_content", where)
+    group_by = _resolve_group_by(a, group_by, where)
+    if group_by is not None:
+        _resolve_group_by(b, group_by, where)
     shared_groups: tuple[str, ...] = ()
     if group_by is not None:
-        shared_groups = tuple(sorted(set(a.groups(group_by)) & set(b.groups(group_by))))
-    files_a = set(a.paths)
-    shared = set(files_a) & set(b.paths)
-    if "image_id" in a.frame.columns and "image_id" in b.frame.columns:
-        ids = set(a.column("image_id").astype(str)) & set(b.column("image_id").astype(str))
-        shared |= {f"image_id={i}" for i in ids}
-    return LeakageReport(group_by, shared_groups, tuple(sorted(shared)))
+        groups_a = {g for g in a.groups(group_by) if not g.startswith("<no ")}
+        groups_b = {g for g in b.groups(group_by) if not g.startswith("<no ")}
+        shared_groups = tuple(sorted(str(g) for g in groups_a & groups_b))
+    paths_b = set(b.paths)
+    ids_b = {i for i in _normalized_ids(b) if i}
+    shared = {
+        path
+        for path, image_id in zip(a.paths, _normalized_ids(a), strict=True)
+        if path in paths_b or (image_id and image_id in ids_b)
+    }
+    content: tuple[tuple[str, str], ...] = ()
+    if by_content:
+        da, db = _digests(a), _digests(b)
+        content = tuple(sorted((da[d], db[d]) for d in set(da) & set(db) if da[d] != db[d]))
+    return LeakageReport(group_by, shared_groups, tuple(sorted(shared)), content)
 
 
-def _assign_groups(
+def _assign_parts(
     groups: np.ndarray,
     labels: np.ndarray,
-    fraction: float,
+    num_classes: int,
+    fractions: np.ndarray,
     stratify: bool,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Return a boolean mask of rows whose groups are picked to hold ``fraction`` of rows.
+    """Part index per row: whole groups assigned so each part gets its share of each class.
 
-    Groups are taken whole. With ``stratify``, each group counts towards its majority
-    class, and each class gets close to ``fraction`` of its images.
+    Greedy, groups in random order: each group goes to the part whose per-class counts
+    (weighted by 1/class size, so rare classes count as much as common ones) and total size
+    move closest to their targets. Random order, rather than largest groups first, keeps
+    the group-size mix of every part representative: on HAM10000, largest-first put nearly
+    all multi-image lesions in train (1.54 images per lesion) and left test with 1.04.
     """
     unique, inverse = np.unique(groups, return_inverse=True)
-    sizes = np.bincount(inverse)
-    majority = np.empty(len(unique), dtype=np.int64)
-    for g in range(len(unique)):
-        majority[g] = Counter(labels[inverse == g].tolist()).most_common(1)[0][0]
-    strata = np.unique(majority) if stratify else np.array([0])
-    chosen = np.zeros(len(unique), dtype=bool)
-    for stratum in strata:
-        members = np.flatnonzero(majority == stratum) if stratify else np.arange(len(unique))
-        members = members[rng.permutation(len(members))]
-        target = fraction * sizes[members].sum()
-        count = 0
-        for g in members:
-            if abs(count + sizes[g] - target) < abs(count - target):
-                chosen[g] = True
-                count += sizes[g]
-    return chosen[inverse]
+    counts = np.zeros((len(unique), num_classes))
+    np.add.at(counts, (inverse, labels), 1.0)
+    if not stratify:
+        counts = counts.sum(axis=1, keepdims=True)
+    sizes = counts.sum(axis=1)
+    order = rng.permutation(len(unique))
+    totals = counts.sum(axis=0)
+    targets = fractions[:, None] * totals[None, :]
+    size_targets = fractions * sizes.sum()
+    weights = 1.0 / np.maximum(totals, 1.0)
+    size_weight = 1.0 / max(sizes.sum(), 1.0)
+    filled = np.zeros_like(targets)
+    filled_sizes = np.zeros(len(fractions))
+    part_of_group = np.empty(len(unique), dtype=np.int64)
+    for g in order:
+        c, s = counts[g], sizes[g]
+        err = filled - targets
+        size_err = filled_sizes - size_targets
+        cost = ((2 * err + c) * c) @ weights + (2 * size_err + s) * s * size_weight
+        part = int(np.argmin(cost))
+        part_of_group[g] = part
+        filled[part] += c
+        filled_sizes[part] += s
+    return part_of_group[inverse]
+
+
+def _warn_missing_classes(part: Records, what: str, full: Records) -> None:
+    present = {c for c, n in full.class_counts().items() if n}
+    absent = [c for c, n in part.class_counts().items() if n == 0 and c in present]
+    if absent:
+        warnings.warn(
+            f"The {what} part has no images of class(es) {absent}: they have too few groups "
+            "to spread over every part; metrics for them will be undefined.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def split(
@@ -135,13 +250,14 @@ def split(
     """Split records into train, validation and test sets that cannot leak.
 
     Groups (lesions, patients) are kept whole on one side; with ``stratify`` each class
-    gets close to the asked share of its images on each side. The result is checked with
-    :func:`check_leakage`, and each part is marked with its role (``"train"``, ``"val"``,
-    ``"test"``), which the resampling functions of :mod:`dermnet.imbalance` check.
+    gets close to the asked share of its images on each side, even when groups mix
+    classes (an ISIC 2020 patient has benign and malignant lesions). The result is checked
+    with :func:`check_leakage`, and each part is marked with its role (``"train"``,
+    ``"val"``, ``"test"``), which the resampling functions of :mod:`dermnet.imbalance`
+    check. A class too small to reach every part gives a warning.
 
     Args:
-        records: the records to split (not already split: their role must be ``None``
-            or ``"train"``).
+        records: the records to split (not already split: role ``None`` or ``"train"``).
         test_size: share of images for the test set, in (0, 1).
         val_size: share of images for the validation set, in [0, 1); 0 gives no
             validation set.
@@ -153,6 +269,10 @@ def split(
 
     Returns:
         A :class:`Split` of (train, val, test).
+
+    Raises:
+        ParameterError: bad sizes or group column, or records that are already a
+            validation or test part.
 
     Example:
         >>> from dermnet.data import load_sample
@@ -171,25 +291,111 @@ def split(
         )
     stratify = check_bool(stratify, "stratify", where)
     seed = check_seed(seed, "seed", where)
+    _check_splittable(records, where)
     group_by = _resolve_group_by(records, group_by, where)
-    rng = np.random.default_rng(seed)
     groups = records.groups(group_by) if group_by else np.asarray(records.paths)
-    labels = records.labels
-    test_mask = _assign_groups(groups, labels, test_size, stratify, rng)
-    val_mask = np.zeros(len(records), dtype=bool)
-    if val_size > 0:
-        rest = np.flatnonzero(~test_mask)
-        picked = _assign_groups(
-            groups[rest], labels[rest], val_size / (1 - test_size), stratify, rng
+    fractions = np.array([1 - test_size - val_size, val_size, test_size])
+    parts = _assign_parts(
+        groups,
+        records.labels,
+        records.num_classes,
+        fractions,
+        stratify,
+        np.random.default_rng(seed),
+    )
+    train = records.subset(parts == 0, role="train")
+    val = records.subset(parts == 1, role="val") if val_size > 0 else None
+    test = records.subset(parts == 2, role="test")
+    if len(train) == 0 or len(test) == 0 or (val is not None and len(val) == 0):
+        raise ParameterError(
+            f"split of {len(records)} records in {len(np.unique(groups))} groups left a part "
+            "empty; use fewer parts, larger sizes, or more data."
         )
-        val_mask[rest[picked]] = True
-    train_mask = ~(test_mask | val_mask)
-    train = records.subset(train_mask, role="train")
-    test = records.subset(test_mask, role="test")
-    val = records.subset(val_mask, role="val") if val_size > 0 else None
     for other in (test, val):
         if other is not None:
             check_leakage(train, other, group_by).raise_if_leaky()
     if val is not None:
         check_leakage(val, test, group_by).raise_if_leaky()
+    for part, what in ((test, "test"), (val, "validation")):
+        if part is not None and stratify:
+            _warn_missing_classes(part, what, records)
     return Split(train, val, test)
+
+
+def _check_splittable(records: Records, where: str) -> None:
+    if not isinstance(records, Records):
+        raise ParameterError(
+            f"The 'records' parameter of {where} must be Records. "
+            f"Got {type(records).__name__} instead."
+        )
+    if records.role in ("val", "test"):
+        raise ParameterError(
+            f"{where} was given records whose role is {records.role!r}; split the full "
+            "dataset (or its training part) instead, so that held-out data stays held out."
+        )
+
+
+def kfold(
+    records: Records,
+    k: int = 5,
+    *,
+    group_by: str | None = "auto",
+    stratify: bool = True,
+    seed: int | None = 0,
+) -> list[Fold]:
+    """K-fold cross-validation folds, grouped and stratified at once.
+
+    Each group (lesion, patient) lands in exactly one held-out fold; with ``stratify``
+    every fold gets close to ``1/k`` of each class. Every fold is checked with
+    :func:`check_leakage`. Typically run on the training part of a :func:`split`, keeping
+    its test part for the end.
+
+    Args:
+        records: the records (role ``None`` or ``"train"``).
+        k: number of folds, >= 2.
+        group_by: the group column; ``"auto"`` (default) uses the first group column.
+        stratify: keep class proportions in every fold.
+        seed: the seed; the same seed gives the same folds.
+
+    Returns:
+        ``k`` :class:`Fold` objects; ``fold.train`` has role ``"train"`` and ``fold.val``
+        role ``"val"``.
+
+    Example:
+        >>> from dermnet.data import load_sample
+        >>> folds = kfold(load_sample("ham10000"), k=5, seed=0)
+        >>> sum(len(f.val) for f in folds)
+        700
+        >>> all(check_leakage(f.train, f.val).ok for f in folds)
+        True
+    """
+    where = "kfold"
+    k = check_int(k, "k", where, low=2)
+    stratify = check_bool(stratify, "stratify", where)
+    seed = check_seed(seed, "seed", where)
+    _check_splittable(records, where)
+    group_by = _resolve_group_by(records, group_by, where)
+    groups = records.groups(group_by) if group_by else np.asarray(records.paths)
+    if len(np.unique(groups)) < k:
+        raise ParameterError(
+            f"The 'k' parameter of kfold must be at most the number of groups "
+            f"({len(np.unique(groups))}). Got {k} instead."
+        )
+    parts = _assign_parts(
+        groups,
+        records.labels,
+        records.num_classes,
+        np.full(k, 1.0 / k),
+        stratify,
+        np.random.default_rng(seed),
+    )
+    folds = []
+    for i in range(k):
+        fold = Fold(
+            i, records.subset(parts != i, role="train"), records.subset(parts == i, role="val")
+        )
+        check_leakage(fold.train, fold.val, group_by).raise_if_leaky()
+        if stratify:
+            _warn_missing_classes(fold.val, f"fold {i} validation", records)
+        folds.append(fold)
+    return folds
