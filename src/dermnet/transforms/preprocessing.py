@@ -126,6 +126,7 @@ class RemoveHair(Transform):
         threshold: black-hat response (0-255 gray levels) above which a pixel is hair.
         radius: inpainting radius in pixels, >= 1.
         method: ``"telea"`` or ``"ns"``.
+        smoothing: sigma in pixels of the Gaussian applied before the black-hat, >= 0.
     """
 
     input_channels = _GRAY_OR_RGB
@@ -136,21 +137,25 @@ class RemoveHair(Transform):
         threshold: float = 10.0,
         radius: int = 3,
         method: str = "telea",
+        smoothing: float = 1.0,
     ) -> None:
         where = "RemoveHair"
         self.kernel_size = _odd(kernel_size, "kernel_size", where, low=3)
         self.threshold = check_float(threshold, "threshold", where, low=0.0, high=255.0)
         self.radius = check_int(radius, "radius", where, low=1)
         self.method = check_option(method, ("telea", "ns"), "method", where)
+        self.smoothing = check_float(smoothing, "smoothing", where, low=0.0)
 
     def apply(self, image: np.ndarray) -> np.ndarray:
-        out = F.remove_hair(image, self.kernel_size, self.threshold, self.radius, self.method)
+        out = F.remove_hair(
+            image, self.kernel_size, self.threshold, self.radius, self.method, self.smoothing
+        )
         assert isinstance(out, np.ndarray)
         return out
 
     def hair_mask(self, image: np.ndarray) -> np.ndarray:
         """The boolean ``HxW`` hair mask (``NxHxW`` for a batch) of ``image``."""
-        return F.hair_mask(image, self.kernel_size, self.threshold)
+        return F.hair_mask(image, self.kernel_size, self.threshold, self.smoothing)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -158,6 +163,7 @@ class RemoveHair(Transform):
             "threshold": self.threshold,
             "radius": self.radius,
             "method": self.method,
+            "smoothing": self.smoothing,
         }
 
 
