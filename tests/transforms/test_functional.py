@@ -75,7 +75,7 @@ def test_hair_mask_without_hair_is_empty_but_for_the_lesion_rim_and_float_input_
     )
     assert mask.mean() < 0.02
     assert rim[mask].max() <= 4
-    image, _, hair, _ = _dermoscopy_scene()
+    image, *_ = _dermoscopy_scene()
     x = image.astype(np.float32) / 255.0
     out, mask = F.remove_hair(x, return_mask=True)
     assert out.dtype == np.float32
@@ -297,7 +297,7 @@ def test_gray_with_three_channels_repeats_the_gray_value():
 
 def test_bad_colour_space_and_channels():
     image = np.zeros((4, 4, 3), np.uint8)
-    with pytest.raises(UnknownNameError, match="'space' parameter of convert_color.*'hsv'"):
+    with pytest.raises(UnknownNameError, match=r"'space' parameter of convert_color.*'hsv'"):
         F.convert_color(image, "hsb")
     with pytest.raises(ParameterError, match="'channels' parameter of convert_color"):
         F.convert_color(image, "hsv", channels=1)

@@ -100,4 +100,8 @@ def tf_map(
         return (out, *rest) if rest else out
 
     fn.__name__ = f"tf_map_{type(transform).__name__}"
-    return fn
+    import tensorflow as tf
+
+    # Plain Python with no tensor-dependent control flow: autograph has nothing to
+    # convert, and skipping it lets a ParameterError reach the caller unwrapped.
+    return tf.autograph.experimental.do_not_convert(fn)
