@@ -183,18 +183,29 @@ def _same_pipeline(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return bool(strip(a) == strip(b))
 
 
-def _default_progress(done: int, total: int, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    rate = done / elapsed if elapsed > 0 else 0.0
-    eta = (total - done) / rate if rate > 0 else float("nan")
-    end = "\n" if done == total else ""
-    print(
-        f"\r  {done}/{total} images ({100.0 * done / max(total, 1):.0f}%), "
-        f"{rate:.1f} images/s, ETA {eta:.0f} s   ",
-        end=end,
-        file=sys.stderr,
-        flush=True,
-    )
+def _terminal_progress(started: float) -> Callable[[int, int], None]:
+    """Progress on stderr: one updating line on a terminal, a line per 10% in a log."""
+    interactive = sys.stderr.isatty()
+    last = [-1]
+
+    def report(done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if not interactive and tenth == last[0] and done != total:
+            return
+        last[0] = tenth
+        elapsed = time.perf_counter() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "?"
+        line = (
+            f"  {done}/{total} images ({100.0 * done / max(total, 1):.0f}%), "
+            f"{rate:.1f} images/s, ETA {eta}"
+        )
+        if interactive:
+            print(f"\r{line}   ", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    return report
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -307,7 +318,7 @@ def preprocess_folder(
     if callable(progress):
         report_progress = progress
     elif progress:
-        report_progress = lambda done, n: _default_progress(done, n, started)  # noqa: E731
+        report_progress = _terminal_progress(started)
     else:
         report_progress = None
 
