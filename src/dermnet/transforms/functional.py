@@ -147,7 +147,10 @@ def _restore(out: np.ndarray, like: np.ndarray) -> np.ndarray:
     if out.ndim == 2 and like.ndim == 3:
         out = out[..., None]
     if like.dtype == np.uint8:
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        if out.dtype == np.uint8:
+            return out
+        # float32 at least: np.rint of a small integer dtype would give slow float16
+        return np.clip(np.rint(out.astype(np.float32, copy=False)), 0, 255).astype(np.uint8)
     return out.astype(like.dtype, copy=False)
 
 
@@ -245,8 +248,11 @@ def shades_of_gray(image: np.ndarray, p: float = 6.0) -> np.ndarray:
 
 def _channel_histograms(image: np.ndarray) -> np.ndarray:
     """``3x256`` value counts of a uint8 ``HxWx3`` image."""
-    flat = image.reshape(-1, 3)
-    return np.stack([np.bincount(flat[:, c], minlength=256) for c in range(3)]).astype(np.float64)
+    import cv2
+
+    channels = cv2.split(np.ascontiguousarray(image))
+    counts = [cv2.calcHist([c], [0], None, [256], [0, 256]).ravel() for c in channels]
+    return np.stack(counts).astype(np.float64)
 
 
 def _apply_illuminant(image: np.ndarray, illuminant: np.ndarray) -> np.ndarray:
@@ -307,7 +313,11 @@ def max_rgb(image: np.ndarray, percentile: float = 100.0) -> np.ndarray:
     image = check_image(image, "max_rgb")
     percentile = check_float(percentile, "percentile", "max_rgb", low=0.0, high=100.0)
     if percentile == 100.0:
-        illuminant = image.reshape(-1, 3).max(axis=0).astype(np.float64)
+        import cv2
+
+        source = image if image.dtype == np.uint8 else _as_float32(image)
+        channels = cv2.split(np.ascontiguousarray(source))
+        illuminant = np.array([cv2.minMaxLoc(c)[1] for c in channels], np.float64)
     elif image.dtype == np.uint8:  # the percentile from the histogram (inverted_cdf rule)
         cumulative = np.cumsum(_channel_histograms(image), axis=1)
         rank = np.ceil(percentile / 100.0 * cumulative[:, -1:])
@@ -1048,8 +1058,13 @@ def _foreground(image: np.ndarray, background_threshold: float | None) -> np.nda
     """Pixels not darker than the threshold in every channel (None: all pixels)."""
     if background_threshold is None:
         return None
-    scaled = image.astype(np.float32) * (255.0 / _value_max(image))
-    return scaled.max(axis=2) > background_threshold
+    import cv2
+
+    r, g, b = cv2.split(np.ascontiguousarray(image))
+    brightest = cv2.max(cv2.max(r, g), b)
+    if image.dtype == np.uint8:
+        return brightest > background_threshold
+    return brightest * (255.0 / _value_max(image)) > background_threshold
 
 
 def reinhard_stats(
@@ -1081,16 +1096,23 @@ def reinhard_stats(
     background_threshold = check_float(
         background_threshold, "background_threshold", where, low=0.0, high=255.0, allow_none=True
     )
-    lab = _lab_float(image).reshape(-1, 3).astype(np.float64)
-    keep = _foreground(image, background_threshold)
+    return _lab_stats(_lab_float(image), _foreground(image, background_threshold), where)
+
+
+def _lab_stats(
+    lab: np.ndarray, keep: np.ndarray | None, where: str
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    import cv2
+
+    mask = None
     if keep is not None:
-        lab = lab[keep.reshape(-1)]
-        if lab.shape[0] == 0:
+        if not keep.any():
             raise ParameterError(
-                f"The 'image' parameter of {where} has no pixel above "
-                f"background_threshold={background_threshold:g}."
+                f"The 'image' parameter of {where} has no pixel above the background_threshold."
             )
-    mean, std = lab.mean(axis=0), lab.std(axis=0)
+        mask = keep.astype(np.uint8)
+    mean, std = cv2.meanStdDev(np.ascontiguousarray(lab), mask=mask)  # float64 sums
+    mean, std = mean.ravel(), std.ravel()
     return (
         (float(mean[0]), float(mean[1]), float(mean[2])),
         (float(std[0]), float(std[1]), float(std[2])),
@@ -1155,8 +1177,8 @@ def reinhard_normalize(
     keep = _foreground(image, background_threshold)
     if keep is not None and not keep.any():
         return image.copy()
-    mean, std = reinhard_stats(image, background_threshold)
     lab = _lab_float(image)
+    mean, std = _lab_stats(lab, keep, where)
     scale = np.array(
         [t / s if s > 1e-6 else 1.0 for t, s in zip(target_std, std, strict=True)], np.float32
     )
