@@ -226,7 +226,9 @@ def preprocess_folder(
     """Apply a pipeline to every image under ``source`` and write the results to a cache.
 
     - **Parallel**: ``workers`` processes (default: the CPU count), each with OpenCV
-      limited to one thread.
+      limited to one thread. They are started with ``spawn`` (safe beside TensorFlow),
+      so a script that calls this with ``workers > 1`` must do so under
+      ``if __name__ == "__main__":``.
     - **Resumable**: an output that already exists and is a readable image of the
       pipeline's size is skipped; outputs are written under a temporary name and renamed,
       so an interrupted run leaves no half-written file. Re-run the same command to
