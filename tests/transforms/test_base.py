@@ -134,3 +134,8 @@ def test_reinhard_from_reference_stores_statistics():
     t = T.ReinhardNormalize.from_reference(ref)
     assert len(t.get_config()["target_mean"]) == 3
     assert transform_from_dict(json.loads(json.dumps(t.to_dict()))) == t
+
+
+def test_dicts_written_before_interpolation_existed_still_load():
+    old = {"name": "resize", "config": {"size": [8, 8], "mode": "pad"}, "dermnet_version": "0.1.0"}
+    assert transform_from_dict(old) == Resize(8, mode="pad", interpolation="auto")

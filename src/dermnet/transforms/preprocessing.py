@@ -475,10 +475,7 @@ class Resize(Transform):
         return self.size[0], self.size[1], c
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"size": list(self.size), "mode": self.mode}
-        if self.interpolation != "auto":
-            config["interpolation"] = self.interpolation
-        return config
+        return {"size": list(self.size), "mode": self.mode, "interpolation": self.interpolation}
 
 
 @register_transform("center_crop")

@@ -71,7 +71,7 @@ def preset(name: str, image_size: int | tuple[int, int] = 224) -> Compose:
 
     Example:
         >>> preset("dermoscopy", image_size=224)
-        Compose([RemoveHair(kernel_size=17, threshold=10.0, radius=3, method='telea', smoothing=1.0), ShadesOfGray(p=6.0), Resize(size=[224, 224], mode='pad')])
+        Compose([RemoveHair(kernel_size=17, threshold=10.0, radius=3, method='telea', smoothing=1.0), ShadesOfGray(p=6.0), Resize(size=[224, 224], mode='pad', interpolation='auto')])
     """  # noqa: E501
     size = check_image_size(image_size, "image_size", "preset")
     return PRESETS.get(name, where="preset")(size)
