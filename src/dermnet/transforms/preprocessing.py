@@ -1,0 +1,616 @@
+"""The preprocessing transforms: registered, serializable classes around the functions.
+
+Each class validates its parameters when constructed (a bad value raises
+:class:`~dermnet._core.errors.ParameterError` naming the class and the parameter), keeps
+them under the constructor's names for ``get_config``, and calls the matching function
+of :mod:`dermnet.transforms.functional`, whose docstring states the dtype, range and
+shape contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from dermnet._core.errors import ParameterError
+from dermnet._core.validation import (
+    check_bool,
+    check_float,
+    check_image_size,
+    check_int,
+    check_option,
+    fail,
+)
+from dermnet.transforms import functional as F
+from dermnet.transforms.base import Shape, Transform, _hwc, register_transform
+
+__all__ = [
+    "CLAHE",
+    "BilateralFilter",
+    "CenterCrop",
+    "ConvertColor",
+    "CropToMask",
+    "DenoiseNLMeans",
+    "EnhanceEdges",
+    "EqualizeHistogram",
+    "GaussianBlur",
+    "GrayWorld",
+    "MaxRGB",
+    "MedianBlur",
+    "ReinhardNormalize",
+    "RemoveHair",
+    "Resize",
+    "ShadesOfGray",
+    "UnsharpMask",
+]
+
+_GRAY_OR_RGB = (1, 3)
+_ANY = (1, 2, 3, 4)
+
+
+def _odd(value: Any, param: str, where: str, low: int = 1) -> int:
+    number = check_int(value, param, where, low=low)
+    assert number is not None
+    if number % 2 == 0:
+        raise fail(param, where, f"an odd int >= {low}", value)
+    return number
+
+
+def _mask_u8(mask: np.ndarray) -> np.ndarray:
+    return mask.astype(np.uint8) if mask.dtype == bool else mask
+
+
+# -- colour constancy ------------------------------------------------------------------------
+@register_transform("shades_of_gray")
+class ShadesOfGray(Transform):
+    """Shades of Gray colour constancy; see :func:`dermnet.transforms.functional.shades_of_gray`.
+
+    Args:
+        p: the Minkowski norm (default 6), >= 1.
+
+    Example:
+        >>> ShadesOfGray(p=0.5)
+        Traceback (most recent call last):
+        ...
+        dermnet._core.errors.ParameterError: The 'p' parameter of ShadesOfGray must be a finite number >= 1.0. Got 0.5 instead.
+    """  # noqa: E501
+
+    def __init__(self, p: float = 6.0) -> None:
+        self.p = check_float(p, "p", "ShadesOfGray", low=1.0)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.shades_of_gray(image, self.p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+
+@register_transform("gray_world")
+class GrayWorld(Transform):
+    """Gray World colour constancy; see :func:`dermnet.transforms.functional.gray_world`."""
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.gray_world(image)
+
+
+@register_transform("max_rgb")
+class MaxRGB(Transform):
+    """Max-RGB (white patch) colour constancy; see :func:`dermnet.transforms.functional.max_rgb`.
+
+    Args:
+        percentile: the percentile taken as each channel's white, in [0, 100].
+    """
+
+    def __init__(self, percentile: float = 100.0) -> None:
+        self.percentile = check_float(percentile, "percentile", "MaxRGB", low=0.0, high=100.0)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.max_rgb(image, self.percentile)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"percentile": self.percentile}
+
+
+# -- hair removal ----------------------------------------------------------------------------
+@register_transform("remove_hair")
+class RemoveHair(Transform):
+    """DullRazor hair removal; see :func:`dermnet.transforms.functional.remove_hair`.
+
+    :meth:`hair_mask` gives the mask of the pixels that would be inpainted.
+
+    Args:
+        kernel_size: black-hat structuring element size in pixels, odd, >= 3; wider than
+            the hairs (17 for 600x450 images, about 7 for 224x224).
+        threshold: black-hat response (0-255 gray levels) above which a pixel is hair.
+        radius: inpainting radius in pixels, >= 1.
+        method: ``"telea"`` or ``"ns"``.
+        smoothing: sigma in pixels of the Gaussian applied before the black-hat, >= 0.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(
+        self,
+        kernel_size: int = 17,
+        threshold: float = 10.0,
+        radius: int = 3,
+        method: str = "telea",
+        smoothing: float = 1.0,
+    ) -> None:
+        where = "RemoveHair"
+        self.kernel_size = _odd(kernel_size, "kernel_size", where, low=3)
+        self.threshold = check_float(threshold, "threshold", where, low=0.0, high=255.0)
+        self.radius = check_int(radius, "radius", where, low=1)
+        self.method = check_option(method, ("telea", "ns"), "method", where)
+        self.smoothing = check_float(smoothing, "smoothing", where, low=0.0)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        out = F.remove_hair(
+            image, self.kernel_size, self.threshold, self.radius, self.method, self.smoothing
+        )
+        assert isinstance(out, np.ndarray)
+        return out
+
+    def hair_mask(self, image: np.ndarray) -> np.ndarray:
+        """The boolean ``HxW`` hair mask (``NxHxW`` for a batch) of ``image``."""
+        return F.hair_mask(image, self.kernel_size, self.threshold, self.smoothing)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "kernel_size": self.kernel_size,
+            "threshold": self.threshold,
+            "radius": self.radius,
+            "method": self.method,
+            "smoothing": self.smoothing,
+        }
+
+
+# -- contrast --------------------------------------------------------------------------------
+@register_transform("clahe")
+class CLAHE(Transform):
+    """CLAHE on the lightness channel; see :func:`dermnet.transforms.functional.clahe`.
+
+    Args:
+        clip_limit: contrast limit, > 0.
+        tile_grid_size: tiles per side, >= 1.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(self, clip_limit: float = 2.0, tile_grid_size: int = 8) -> None:
+        self.clip_limit = check_float(clip_limit, "clip_limit", "CLAHE", low=0.0, low_open=True)
+        self.tile_grid_size = check_int(tile_grid_size, "tile_grid_size", "CLAHE", low=1)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.clahe(image, self.clip_limit, self.tile_grid_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"clip_limit": self.clip_limit, "tile_grid_size": self.tile_grid_size}
+
+
+@register_transform("equalize_histogram")
+class EqualizeHistogram(Transform):
+    """Global histogram equalisation of the luma; see
+    :func:`dermnet.transforms.functional.equalize_histogram`."""
+
+    input_channels = _GRAY_OR_RGB
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.equalize_histogram(image)
+
+
+# -- smoothing, denoising, sharpening --------------------------------------------------------
+@register_transform("gaussian_blur")
+class GaussianBlur(Transform):
+    """Gaussian blur; see :func:`dermnet.transforms.functional.gaussian_blur`.
+
+    Args:
+        sigma: standard deviation in pixels, > 0.
+        kernel_size: odd kernel size, or 0 to derive it from ``sigma``.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(self, sigma: float = 1.0, kernel_size: int = 0) -> None:
+        where = "GaussianBlur"
+        self.sigma = check_float(sigma, "sigma", where, low=0.0, low_open=True)
+        self.kernel_size = 0 if kernel_size == 0 else _odd(kernel_size, "kernel_size", where)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.gaussian_blur(image, self.sigma, self.kernel_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "kernel_size": self.kernel_size}
+
+
+@register_transform("median_blur")
+class MedianBlur(Transform):
+    """Median filter; see :func:`dermnet.transforms.functional.median_blur`.
+
+    Args:
+        kernel_size: odd aperture, >= 3.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(self, kernel_size: int = 3) -> None:
+        self.kernel_size = _odd(kernel_size, "kernel_size", "MedianBlur", low=3)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.median_blur(image, self.kernel_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size}
+
+
+@register_transform("bilateral_filter")
+class BilateralFilter(Transform):
+    """Edge-preserving bilateral filter; see
+    :func:`dermnet.transforms.functional.bilateral_filter`.
+
+    Args:
+        diameter: neighbourhood diameter in pixels, >= 1.
+        sigma_color: range sigma in 0-255 gray levels, > 0.
+        sigma_space: spatial sigma in pixels, > 0.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(
+        self, diameter: int = 9, sigma_color: float = 75.0, sigma_space: float = 75.0
+    ) -> None:
+        where = "BilateralFilter"
+        self.diameter = check_int(diameter, "diameter", where, low=1)
+        self.sigma_color = check_float(sigma_color, "sigma_color", where, low=0.0, low_open=True)
+        self.sigma_space = check_float(sigma_space, "sigma_space", where, low=0.0, low_open=True)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.bilateral_filter(image, self.diameter, self.sigma_color, self.sigma_space)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "diameter": self.diameter,
+            "sigma_color": self.sigma_color,
+            "sigma_space": self.sigma_space,
+        }
+
+
+@register_transform("denoise_nl_means")
+class DenoiseNLMeans(Transform):
+    """Non-local means denoising; see :func:`dermnet.transforms.functional.denoise_nl_means`.
+
+    Args:
+        strength: filter strength in gray levels, > 0.
+        template_window_size: patch size, odd, >= 3.
+        search_window_size: search area size, odd, >= 3.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(
+        self,
+        strength: float = 10.0,
+        template_window_size: int = 7,
+        search_window_size: int = 21,
+    ) -> None:
+        where = "DenoiseNLMeans"
+        self.strength = check_float(strength, "strength", where, low=0.0, low_open=True)
+        self.template_window_size = _odd(template_window_size, "template_window_size", where, low=3)
+        self.search_window_size = _odd(search_window_size, "search_window_size", where, low=3)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.denoise_nl_means(
+            image, self.strength, self.template_window_size, self.search_window_size
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "strength": self.strength,
+            "template_window_size": self.template_window_size,
+            "search_window_size": self.search_window_size,
+        }
+
+
+@register_transform("unsharp_mask")
+class UnsharpMask(Transform):
+    """Unsharp masking; see :func:`dermnet.transforms.functional.unsharp_mask`.
+
+    Args:
+        sigma: blur sigma in pixels, > 0.
+        amount: sharpening strength, >= 0.
+        threshold: smallest detail sharpened, in 0-255 gray levels.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(self, sigma: float = 1.0, amount: float = 1.0, threshold: float = 0.0) -> None:
+        where = "UnsharpMask"
+        self.sigma = check_float(sigma, "sigma", where, low=0.0, low_open=True)
+        self.amount = check_float(amount, "amount", where, low=0.0)
+        self.threshold = check_float(threshold, "threshold", where, low=0.0, high=255.0)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.unsharp_mask(image, self.sigma, self.amount, self.threshold)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "amount": self.amount, "threshold": self.threshold}
+
+
+@register_transform("enhance_edges")
+class EnhanceEdges(Transform):
+    """Edges as an extra channel or blended in; see
+    :func:`dermnet.transforms.functional.enhance_edges`.
+
+    With ``mode="channel"`` the output has one channel more than the input (``HxWx4``
+    for RGB): models then need ``input_shape=(h, w, 4)``.
+
+    Args:
+        method: ``"sobel"``, ``"laplacian"`` or ``"canny"``.
+        mode: ``"channel"`` or ``"blend"``.
+        alpha: edge weight for ``"blend"``, in [0, 1].
+        low_threshold: Canny's lower threshold (0-255), >= 0.
+        high_threshold: Canny's upper threshold, >= ``low_threshold``.
+    """
+
+    input_channels = _GRAY_OR_RGB
+
+    def __init__(
+        self,
+        method: str = "sobel",
+        mode: str = "channel",
+        alpha: float = 0.5,
+        low_threshold: float = 50.0,
+        high_threshold: float = 150.0,
+    ) -> None:
+        where = "EnhanceEdges"
+        self.method = check_option(method, ("sobel", "laplacian", "canny"), "method", where)
+        self.mode = check_option(mode, ("channel", "blend"), "mode", where)
+        self.alpha = check_float(alpha, "alpha", where, low=0.0, high=1.0)
+        self.low_threshold = check_float(low_threshold, "low_threshold", where, low=0.0)
+        high = check_float(high_threshold, "high_threshold", where, low=0.0)
+        assert high is not None
+        assert self.low_threshold is not None
+        if high < self.low_threshold:
+            raise fail("high_threshold", where, f">= low_threshold ({self.low_threshold:g})", high)
+        self.high_threshold = high
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.enhance_edges(
+            image, self.method, self.mode, self.alpha, self.low_threshold, self.high_threshold
+        )
+
+    def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
+        h, w, c = _hwc(input_shape)
+        if self.mode == "channel" and c is not None:
+            c += 1
+        return h, w, c
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "mode": self.mode,
+            "alpha": self.alpha,
+            "low_threshold": self.low_threshold,
+            "high_threshold": self.high_threshold,
+        }
+
+
+# -- colour spaces ---------------------------------------------------------------------------
+@register_transform("convert_color")
+class ConvertColor(Transform):
+    """RGB to HSV, HLS, CIELAB, YCrCb or gray; see
+    :func:`dermnet.transforms.functional.convert_color` (value encodings per dtype).
+
+    Args:
+        space: ``"hsv"``, ``"hls"``, ``"lab"``, ``"ycrcb"`` or ``"gray"``.
+        channels: for ``"gray"``, 1 or 3 (default 1); otherwise 3 or None.
+
+    Example:
+        >>> ConvertColor("gray", channels=3)(np.zeros((4, 4, 3), np.uint8)).shape
+        (4, 4, 3)
+    """
+
+    def __init__(self, space: str, channels: int | None = None) -> None:
+        where = "ConvertColor"
+        self.space = check_option(space, F.COLOR_SPACES, "space", where)
+        if self.space == "gray":
+            channels = 1 if channels is None else channels
+            if isinstance(channels, bool) or channels not in (1, 3):
+                raise fail("channels", where, "1 or 3 for space='gray'", channels)
+        elif channels not in (None, 3) or isinstance(channels, bool):
+            raise fail("channels", where, f"3 (or None) for space={self.space!r}", channels)
+        else:
+            channels = 3
+        self.channels = int(channels)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.convert_color(image, self.space, self.channels)
+
+    def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
+        h, w, _ = _hwc(input_shape)
+        return h, w, self.channels
+
+    def get_config(self) -> dict[str, Any]:
+        return {"space": self.space, "channels": self.channels}
+
+
+# -- geometry --------------------------------------------------------------------------------
+@register_transform("resize")
+class Resize(Transform):
+    """Resize to a fixed size; see :func:`dermnet.transforms.functional.resize`.
+
+    Masks passed along (``t(image, mask=m)``) are resized with nearest-neighbour
+    interpolation and the same padding or crop.
+
+    Args:
+        size: an int or ``(height, width)``.
+        mode: ``"stretch"``, ``"pad"`` or ``"crop"``.
+        interpolation: ``"auto"``, ``"nearest"``, ``"linear"``, ``"cubic"`` or ``"area"``.
+    """
+
+    input_channels = _ANY
+    geometric = True
+
+    def __init__(
+        self, size: int | tuple[int, int], mode: str = "stretch", interpolation: str = "auto"
+    ) -> None:
+        where = "Resize"
+        self.size = check_image_size(size, "size", where)
+        self.mode = check_option(mode, ("stretch", "pad", "crop"), "mode", where)
+        self.interpolation = check_option(
+            interpolation, ("auto", "nearest", "linear", "cubic", "area"), "interpolation", where
+        )
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.resize(image, self.size, self.mode, self.interpolation)
+
+    def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        moved = F.resize(_mask_u8(mask), self.size, self.mode, "nearest")
+        return self.apply(image), moved.astype(mask.dtype, copy=False)
+
+    def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
+        _, _, c = _hwc(input_shape)
+        return self.size[0], self.size[1], c
+
+    def get_config(self) -> dict[str, Any]:
+        return {"size": list(self.size), "mode": self.mode, "interpolation": self.interpolation}
+
+
+@register_transform("center_crop")
+class CenterCrop(Transform):
+    """Cut the central region; see :func:`dermnet.transforms.functional.center_crop`.
+
+    Args:
+        size: an int or ``(height, width)``, at most the image size.
+    """
+
+    input_channels = _ANY
+    geometric = True
+
+    def __init__(self, size: int | tuple[int, int]) -> None:
+        self.size = check_image_size(size, "size", "CenterCrop")
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.center_crop(image, self.size)
+
+    def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.apply(image), F.center_crop(_mask_u8(mask), self.size).astype(mask.dtype)
+
+    def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
+        _, _, c = _hwc(input_shape)
+        return self.size[0], self.size[1], c
+
+    def get_config(self) -> dict[str, Any]:
+        return {"size": list(self.size)}
+
+
+@register_transform("crop_to_mask")
+class CropToMask(Transform):
+    """Crop to the lesion mask's bounding box with a margin; see
+    :func:`dermnet.transforms.functional.crop_to_mask`.
+
+    It needs the mask: call it as ``t(image, mask=mask)`` (which returns the cropped image
+    and mask); calling it on an image alone is an error. The output size depends on the
+    mask, so follow it with :class:`Resize` for a fixed size.
+
+    Args:
+        margin: extra border as a fraction of the box size, >= 0.
+        square: make the box square.
+
+    Example:
+        >>> img = np.zeros((100, 100, 3), np.uint8)
+        >>> m = np.zeros((100, 100), bool); m[40:60, 30:50] = True
+        >>> crop, cropped_mask = CropToMask(margin=0.5)(img, mask=m)
+        >>> crop.shape, int(cropped_mask.sum())
+        ((40, 40, 3), 400)
+    """
+
+    input_channels = _ANY
+    geometric = True
+
+    def __init__(self, margin: float = 0.1, square: bool = False) -> None:
+        self.margin = check_float(margin, "margin", "CropToMask", low=0.0)
+        self.square = check_bool(square, "square", "CropToMask")
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        raise ParameterError(
+            "CropToMask needs the lesion mask: call it as transform(image, mask=mask) "
+            "(it returns the cropped image and mask)."
+        )
+
+    def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from dermnet.transforms.functional import _check_mask, _crop_box
+
+        mask = _check_mask(mask, "CropToMask", image.shape)
+        top, left, bottom, right = _crop_box(image.shape, mask, self.margin, self.square)
+        return image[top:bottom, left:right].copy(), mask[top:bottom, left:right].copy()
+
+    def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
+        _, _, c = _hwc(input_shape)
+        return None, None, c
+
+    def get_config(self) -> dict[str, Any]:
+        return {"margin": self.margin, "square": self.square}
+
+
+# -- microscopy ------------------------------------------------------------------------------
+@register_transform("reinhard_normalize")
+class ReinhardNormalize(Transform):
+    """Reinhard colour normalisation to target CIELAB statistics; see
+    :func:`dermnet.transforms.functional.reinhard_normalize`.
+
+    Build it from statistics, or from a reference image with :meth:`from_reference`
+    (the statistics, not the image, are stored, so the transform stays a small dict).
+
+    Args:
+        target_mean: target CIELAB mean (L, a, b).
+        target_std: target CIELAB standard deviation (L, a, b), each >= 0.
+        background_threshold: if set, pixels at or below it in every channel (0-255) are
+            background: left out of the statistics and unchanged.
+
+    Example:
+        >>> ref = np.dstack([np.full((4, 4), v, np.uint8) for v in (200, 120, 160)])
+        >>> t = ReinhardNormalize.from_reference(ref)
+        >>> t(np.full((4, 4, 3), 90, np.uint8))[0, 0].tolist()
+        [200, 120, 160]
+    """
+
+    def __init__(
+        self,
+        target_mean: Sequence[float],
+        target_std: Sequence[float],
+        background_threshold: float | None = None,
+    ) -> None:
+        where = "ReinhardNormalize"
+        self.target_mean = list(F._check_triple(target_mean, "target_mean", where, positive=False))
+        self.target_std = list(F._check_triple(target_std, "target_std", where, positive=True))
+        self.background_threshold = check_float(
+            background_threshold,
+            "background_threshold",
+            where,
+            low=0.0,
+            high=255.0,
+            allow_none=True,
+        )
+
+    @classmethod
+    def from_reference(
+        cls, reference: np.ndarray, background_threshold: float | None = None
+    ) -> ReinhardNormalize:
+        """Normalise to the statistics of ``reference`` (an ``HxWx3`` RGB image)."""
+        mean, std = F.reinhard_stats(reference, background_threshold)
+        return cls(mean, std, background_threshold)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return F.reinhard_normalize(
+            image, self.target_mean, self.target_std, self.background_threshold
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "target_mean": list(self.target_mean),
+            "target_std": list(self.target_std),
+            "background_threshold": self.background_threshold,
+        }

@@ -1,0 +1,121 @@
+"""Known behaviour of the augmentation layers on constructed batches."""
+
+import numpy as np
+import pytest
+
+from dermnet import UnknownNameError
+from dermnet import transforms as T
+
+
+def _checker(n=4, size=16):
+    yy, xx = np.mgrid[:size, :size]
+    board = (((yy // 4) + (xx // 4)) % 2 * 200 + 20).astype(np.float32)
+    rgb = np.stack([board, board * 0.8, board * 0.5], axis=-1)
+    return np.stack([rgb] * n)
+
+
+def test_flip_only_permutes_pixels_and_draws_per_image():
+    x = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3, 1)
+    x = np.concatenate([x] * 8)  # 16 identical pairs
+    out = np.asarray(T.RandomFlip(seed=0)(x))
+    for image, flipped in zip(x, out, strict=True):
+        candidates = [image, image[:, ::-1], image[::-1], image[::-1, ::-1]]
+        assert any(np.array_equal(flipped, c) for c in candidates)
+    assert len({out[i].tobytes() for i in range(0, 16, 2)}) > 1  # not all the same draw
+
+
+def test_rotation_by_a_right_angle_moves_a_pixel_to_the_side():
+    x = np.zeros((1, 5, 5, 1), np.float32)
+    x[0, 0, 2, 0] = 255.0  # top middle
+    layer = T.RandomRotation(seed=0, fill_mode="constant")
+    one = np.ones(1, np.float32)
+    zero = np.zeros(1, np.float32)
+    out = np.asarray(layer._warp(x, np.array([np.pi / 2], np.float32), one, zero, zero))
+    assert out[0, 2, 0, 0] == pytest.approx(255.0)  # now middle left
+    assert out.sum() == pytest.approx(255.0)
+    shifted = np.asarray(layer._warp(x, zero, one, np.array([0.2], np.float32), zero))
+    assert shifted[0, 0, 3, 0] == pytest.approx(255.0)  # 0.2 of the width = 1 pixel right
+    zoomed = np.asarray(layer._warp(x, zero, 2 * one, zero, zero))
+    assert zoomed[0, 0, 2, 0] == 0.0  # zooming in pushes the edge pixel out of view
+
+
+def test_rotation_keeps_a_centred_disc_and_fills_corners_by_reflection():
+    yy, xx = np.mgrid[:33, :33]
+    disc = (((yy - 16) ** 2 + (xx - 16) ** 2) < 64).astype(np.float32) * 200 + 30
+    x = np.repeat(disc[None, ..., None], 8, axis=0)
+    out = np.asarray(T.RandomRotation(seed=1)(x))
+    assert np.abs(out - x).mean() < 3.0  # a disc looks the same at any angle
+    assert out.min() >= 29.0  # no black wedges in the corners
+
+
+def test_brightness_contrast_saturation_hue_known_effects():
+    x = _checker()
+    bright = np.asarray(T.RandomBrightness(0.2, seed=0)(x))
+    offsets = (bright - x)[:, 8, 8, 0]
+    assert np.all(np.abs(offsets) <= 0.2 * 255 + 1e-3)
+    mid = x.mean(axis=(1, 2))
+    contrast = np.asarray(T.RandomContrast(0.09, seed=0)(x))  # no clipping at 0.09
+    np.testing.assert_allclose(contrast.mean(axis=(1, 2)), mid, rtol=1e-4)  # mean kept
+    assert np.ptp(contrast.std(axis=(1, 2, 3))) > 1.0  # spread changed, per image
+    gray = np.repeat(x[..., :1], 3, axis=-1)
+    np.testing.assert_allclose(np.asarray(T.RandomSaturation(0.9, seed=0)(gray)), gray)
+    np.testing.assert_allclose(np.asarray(T.RandomHue(0.3, seed=0)(gray)), gray, atol=1e-3)
+    hue = np.asarray(T.RandomHue(0.3, seed=0)(x))
+    np.testing.assert_allclose(hue.max(axis=-1), x.max(axis=-1), atol=1e-2)  # value kept
+    assert np.abs(hue - x).max() > 10
+
+
+def test_mixup_blends_images_and_labels_with_the_same_weight():
+    images = np.stack([np.full((4, 4, 3), v, np.float32) for v in (0.0, 100.0, 200.0)])
+    x, y = T.MixUp(alpha=1.0, num_classes=3, seed=2)(images, np.array([0, 1, 2]))
+    x, y = np.asarray(x), np.asarray(y)
+    values = np.array([0.0, 100.0, 200.0])
+    np.testing.assert_allclose(x[:, 0, 0, 0], y @ values, rtol=1e-5, atol=1e-3)
+
+
+def test_cutmix_mixes_labels_by_the_pasted_area():
+    images = np.stack([np.full((20, 20, 1), v, np.float32) for v in (0.0, 1.0, 2.0, 3.0)])
+    onehot = np.eye(4, dtype=np.float32)
+    x, y = T.CutMix(alpha=1.0, seed=4)(images, onehot)
+    x, y = np.asarray(x), np.asarray(y)
+    for i in range(4):
+        counts = np.array([(x[i] == v).mean() for v in range(4)])
+        np.testing.assert_allclose(counts, y[i], atol=1e-6)
+
+
+def test_augmentation_in_tf_data_same_seed_same_epoch():
+    import tensorflow as tf
+
+    def run():
+        layer = T.augmentation("dermoscopy", seed=11)
+        ds = tf.data.Dataset.from_tensor_slices(_checker(8)).batch(4)
+        ds = ds.map(lambda x: layer(x, training=True))
+        return np.concatenate([b.numpy() for b in ds])
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_augmentation_presets():
+    for name in ("dermoscopy", "microscopy", "geometric"):
+        model = T.augmentation(name, seed=0)
+        out = model(_checker(), training=True)
+        assert tuple(out.shape) == (4, 16, 16, 3)
+    seeds = [layer.seed for layer in T.augmentation("dermoscopy", seed=5).layers]
+    assert seeds == list(range(5, 5 + len(seeds)))
+    with pytest.raises(UnknownNameError, match="Did you mean 'dermoscopy'"):
+        T.augmentation("dermoscopi")
+
+
+def test_augmentation_is_a_make_dataset_augment_callable():
+    """The contract with data.make_dataset(augment=...): float32 batch in [0, 255]."""
+    import inspect
+
+    import tensorflow as tf
+
+    aug = T.augmentation("dermoscopy", seed=0)
+    assert "training" in inspect.signature(aug.call).parameters
+    batch = tf.constant(_checker())
+    out = aug(batch, training=True)
+    assert out.dtype == tf.float32
+    assert float(tf.reduce_min(out)) >= 0.0
+    assert float(tf.reduce_max(out)) <= 255.0
