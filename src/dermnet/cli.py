@@ -201,6 +201,8 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         written = info.save(args.output)
         print(f"wrote {len(written)} files to {args.output}")
     return status
+
+
 # -- preprocess -----------------------------------------------------------------------------
 def _add_preprocess(sub: Any) -> None:
     p = sub.add_parser(
