@@ -241,7 +241,8 @@ def test_class_of_interest_is_picked_by_name_or_given():
     assert [p["target_specificity"] for p in report.operating_points] == [0.8, 0.9, 0.95]
     assert any("picked by its name" in note for note in report.notes)
     report = evaluate(y, scores, ["a", "b", "c"], n_bootstrap=0)
-    assert report.positive_class is None and report.operating_points == ()
+    assert report.positive_class is None
+    assert report.operating_points == ()
     report = evaluate(y, scores, ["a", "b", "c"], positive_class="c", specificities=[0.5])
     assert report.positive_class == "c"
     assert report.operating_points[0]["specificity"] >= 0.5
@@ -299,7 +300,8 @@ def test_report_round_trips_through_json(tmp_path):
     assert again == report
     assert again.y_true is None
     full = EvaluationReport.from_json(report.to_json(include_predictions=True))
-    assert np.array_equal(full.y_true, y) and np.allclose(full.y_score, scores)
+    assert np.array_equal(full.y_true, y)
+    assert np.allclose(full.y_score, scores)
     assert EvaluationReport.from_json(tmp_path / "r.json") == report
     with pytest.raises(ParameterError, match="keys"):
         EvaluationReport.from_dict({**report.to_dict(), "extra": 1})
@@ -327,11 +329,13 @@ def test_evaluate_at_isic_2020_scale_on_real_metadata():
     age = table["age_approx"].fillna(table["age_approx"].median()).to_numpy(dtype=float)
     risk = 0.45 * (age - age.min()) / (age.max() - age.min())  # always below 0.5
     report = evaluate(y, risk, ["benign", "malignant"], n_bootstrap=200, seed=0)
-    assert report.n == 33126 and report.per_class["malignant"]["support"] == 584
+    assert report.n == 33126
+    assert report.per_class["malignant"]["support"] == 584
     assert report.macro_auc == pytest.approx(skm.roc_auc_score(y, risk))
     assert 0.6 < report.macro_auc < 0.8  # older patients carry more melanoma, but not much
     low, high = report.intervals["macro_auc"]
-    assert low < report.macro_auc < high and high - low < 0.1
+    assert low < report.macro_auc < high
+    assert high - low < 0.1
     # accuracy flatters a useless threshold; balanced accuracy and MCC do not
     assert report.accuracy > 0.95
     assert report.balanced_accuracy < 0.6
