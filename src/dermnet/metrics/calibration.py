@@ -159,10 +159,12 @@ class TemperatureScaler:
 
     Divides the logits by one temperature ``T`` chosen to minimise the negative
     log-likelihood on the validation split. ``T > 1`` softens over-confident predictions.
-    The predicted class never changes, so accuracy and AUC stay the same while ECE, Brier
-    score and log loss improve. Probabilities are accepted directly: ``log(p)`` differs
-    from the logits by a per-row constant, which a softmax ignores, so scaling
-    ``log(p) / T`` is exactly temperature scaling.
+    The predicted class never changes, so accuracy, balanced accuracy and the confusion
+    matrix stay the same (and the AUC of a binary task), while ECE and log loss usually
+    improve; one-vs-rest AUCs of a multi-class task can move slightly, because scaling
+    changes how one class's probability ranks across images. Probabilities are accepted
+    directly: ``log(p)`` differs from the logits by a per-row constant, which a softmax
+    ignores, so scaling ``log(p) / T`` is exactly temperature scaling.
 
     scikit-learn style: the constructor only stores parameters; :meth:`fit` validates and
     learns ``temperature_``.

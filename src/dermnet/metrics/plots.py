@@ -177,10 +177,11 @@ def plot_reliability_diagram(
     grid = fig.add_gridspec(2, 1, height_ratios=(3, 1))
     ax = fig.add_subplot(grid[0])
     widths = upper - lower
-    ax.bar(lower, observed, width=widths, align="edge", edgecolor="black", lw=0.5,
-           color="#4c72b0", label="observed")  # fmt: skip
-    ax.bar(lower, predicted - observed, bottom=observed, width=widths, align="edge",
-           color="#dd8452", alpha=0.45, label="gap to confidence")  # fmt: skip
+    bars = {"width": widths, "align": "edge", "lw": 0.5}
+    ax.bar(lower, observed, edgecolor="black", color="#4c72b0", label="observed", **bars)
+    ax.bar(lower, predicted - observed, bottom=observed, fill=False, hatch="//",
+           edgecolor="#c44e52", label="gap to confidence", **bars)  # fmt: skip
+    ax.plot(lower + widths / 2, predicted, "o", ms=3, color="#c44e52", label="mean confidence")
     ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
