@@ -125,3 +125,33 @@ def test_balanced_stream_on_real_ham10000_training_lesions():
     assert np.all(np.abs(freq - 1 / 7) <= 0.03), freq
     natural = np.bincount(train.labels, minlength=7) / len(train)
     assert natural[5] > 0.6  # nv dominates the split itself
+
+
+def test_with_metadata_fits_one_encoder_on_all_training_records(tiny_records, monkeypatch):
+    """Per-class make_dataset calls must share one encoder fitted on the whole split."""
+    import dermnet.data
+
+    records = tiny_records()
+    fitted, seen = [], []
+
+    class FakeEncoder:
+        def fit(self, recs):
+            fitted.append(len(recs))
+            return self
+
+    real = dermnet.data.make_dataset
+
+    def spy(recs, size, batch, **options):
+        seen.append(options.pop("metadata_encoder"))
+        options.pop("with_metadata")
+        return real(recs, size, batch, **options)
+
+    monkeypatch.setattr(dermnet.data, "MetadataEncoder", FakeEncoder, raising=False)
+    monkeypatch.setattr(dermnet.data, "make_dataset", spy)
+    balanced_dataset(records, 8, 4, with_metadata=True, seed=0)
+    assert fitted == [len(records)]
+    assert len(seen) >= 3  # one call per class (two with the unbatch fallback)
+    assert all(encoder is seen[0] for encoder in seen)
+    monkeypatch.delattr(dermnet.data, "MetadataEncoder")
+    with pytest.raises(ParameterError, match="MetadataEncoder"):
+        balanced_dataset(records, 8, 4, with_metadata=True)

@@ -38,7 +38,10 @@ def _report(**options):
 def test_evaluation_report_html_embeds_every_figure_and_the_model_card(tmp_path):
     report = _report()
     history = {"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}
-    path = report.to_html(tmp_path / "report.html", title="HAM <test>", history=history)
+    extra = {"Grad-CAM overlays": plot_history({"loss": [1.0, 0.5]})}
+    path = report.to_html(
+        tmp_path / "report.html", title="HAM <test>", history=history, extra_figures=extra
+    )
     html = path.read_text()
     figures = report.figures(history=history)
     assert set(figures) == {
@@ -49,7 +52,8 @@ def test_evaluation_report_html_embeds_every_figure_and_the_model_card(tmp_path)
         "reliability_diagram",
         "training_curves",
     }
-    assert html.count('src="data:image/png;base64,') == len(figures)
+    assert html.count('src="data:image/png;base64,') == len(figures) + 1
+    assert "Grad-CAM overlays" in html
     assert not re.search(r'(src|href)\s*=\s*"(?!data:)', html)  # no external file or URL
     assert "<link" not in html
     assert "<script" not in html

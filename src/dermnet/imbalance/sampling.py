@@ -9,6 +9,7 @@ anything else. To resample on the fly instead of materialising copies, see
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +69,15 @@ def target_counts(
             "median": np.round(np.median(present)),
         }[target]
         wanted = np.where(counts > 0, int(value), 0)
+        absent = np.flatnonzero(counts == 0).tolist()
+        if absent:
+            shown = [class_names[i] for i in absent] if class_names else absent
+            warnings.warn(
+                f"{where}: class(es) {shown} have no images and stay absent after "
+                "resampling; a model trained on them never sees those classes.",
+                UserWarning,
+                stacklevel=4,
+            )
     elif isinstance(target, Mapping):
         wanted = counts.copy()
         names = list(class_names or ())

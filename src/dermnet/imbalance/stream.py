@@ -180,6 +180,7 @@ def balanced_dataset(
         )
     if augment is not None and not callable(augment):
         raise fail("augment", where, "a callable or None", augment)
+    options = _shared_metadata_encoder(records, options)
     labels = records.labels
     counts = np.bincount(labels, minlength=records.num_classes)
     probs = sampling_weights(counts, weights, class_names=records.classes, where=where)
@@ -212,6 +213,25 @@ def balanced_dataset(
     if augment is not None:
         ds = ds.map(_augmenter(augment), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _shared_metadata_encoder(records: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """With ``with_metadata=True`` and no encoder, fit one on all training records.
+
+    Otherwise each per-class call of ``make_dataset`` would fit its own encoder on one
+    class, and the same metadata value would be encoded differently per class.
+    """
+    if not options.get("with_metadata") or options.get("metadata_encoder") is not None:
+        return options
+    import dermnet.data
+
+    encoder_class = getattr(dermnet.data, "MetadataEncoder", None)
+    if encoder_class is None:
+        raise ParameterError(
+            "balanced_dataset(with_metadata=True) needs dermnet.data.MetadataEncoder, which "
+            "this version of dermnet.data does not have; pass metadata_encoder= yourself."
+        )
+    return {**options, "metadata_encoder": encoder_class().fit(records)}
 
 
 def _augmenter(augment: Callable[..., Any]) -> Callable[..., Any]:

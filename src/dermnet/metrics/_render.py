@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -317,7 +318,12 @@ def report_figures(report: EvaluationReport, *, history: Any = None) -> dict[str
 
 
 def report_html(
-    report: EvaluationReport, path: str | Path, *, title: str | None = None, history: Any = None
+    report: EvaluationReport,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    history: Any = None,
+    extra_figures: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the self-contained HTML report and return its path."""
     from dermnet.metrics.report import HtmlReport
@@ -365,6 +371,8 @@ def report_html(
     html.add_heading("Figures")
     for name, fig in report_figures(report, history=history).items():
         html.add_figure(fig, caption=_CAPTIONS.get(name, name))
+    for caption, fig in (extra_figures or {}).items():
+        html.add_figure(fig, caption=str(caption))
     if report.y_true is None:
         html.add_paragraph(
             "ROC and precision-recall curves need the predictions, which this report does not "

@@ -245,7 +245,14 @@ class EvaluationReport:
 
         return report_figures(self, history=history)
 
-    def to_html(self, path: str | Path, *, title: str | None = None, history: Any = None) -> Path:
+    def to_html(
+        self,
+        path: str | Path,
+        *,
+        title: str | None = None,
+        history: Any = None,
+        extra_figures: Mapping[str, Any] | None = None,
+    ) -> Path:
         """Write one self-contained HTML file (figures embedded as data URIs, no external
         references) with every metric, the figures and the model card; return its path.
 
@@ -253,10 +260,12 @@ class EvaluationReport:
             path: the file to write.
             title: the page title.
             history: training history for the training-curves figure.
+            extra_figures: more figures to embed, ``{caption: matplotlib figure or PNG
+                bytes}`` (e.g. Grad-CAM overlays).
         """
         from dermnet.metrics._render import report_html
 
-        return report_html(self, path, title=title, history=history)
+        return report_html(self, path, title=title, history=history, extra_figures=extra_figures)
 
 
 def _jsonable(value: Any) -> Any:
