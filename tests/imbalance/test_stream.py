@@ -155,3 +155,27 @@ def test_with_metadata_fits_one_encoder_on_all_training_records(tiny_records, mo
     monkeypatch.delattr(dermnet.data, "MetadataEncoder")
     with pytest.raises(ParameterError, match="MetadataEncoder"):
         balanced_dataset(records, 8, 4, with_metadata=True)
+
+
+@pytest.mark.parametrize("buffer", [2, 256])
+def test_every_pass_over_a_class_shows_each_image_once_in_a_new_order(
+    tmp_path, write_image, buffer
+):
+    import pandas as pd
+
+    from dermnet.data import Records
+
+    rows = []
+    for label, values in (("a", range(1, 6)), ("b", range(101, 104))):
+        for v in values:
+            path = write_image(tmp_path / f"{v}.png", np.full((4, 4, 3), v, np.uint8))
+            rows.append({"image_path": str(path), "label": label})
+    records = Records(pd.DataFrame(rows), ("a", "b"), role="train")
+    ds = balanced_dataset(records, 4, 10, samples_per_epoch=None, shuffle_buffer=buffer, seed=0)
+    values = np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in ds.take(30)]).astype(int)
+    a = values[values < 100][:50]
+    passes = [tuple(a[i : i + 5]) for i in range(0, len(a) - 4, 5)]
+    assert all(sorted(p) == [1, 2, 3, 4, 5] for p in passes)
+    assert len(set(passes)) > 1
+    with pytest.raises(ParameterError, match="'shuffle_buffer'"):
+        balanced_dataset(records, 4, 10, shuffle_buffer=0)

@@ -100,18 +100,27 @@ def sampling_weights(
 
 
 def _per_class_elements(
-    records: Any, image_size: Any, seed: int | None, options: dict[str, Any]
+    records: Any, image_size: Any, seed: int | None, buffer: int, options: dict[str, Any]
 ) -> tf.data.Dataset:
-    """Unbatched, shuffled, repeated elements of one class (via dermnet.data.make_dataset)."""
+    """Unbatched, shuffled, endlessly repeated elements of one class.
+
+    The rows are put in a seeded random order *before* decoding (so a bounded shuffle
+    buffer suffices and memory stays small at any image size), decoded by
+    :func:`dermnet.data.make_dataset` (cached there if asked), then reshuffled on every
+    pass through a buffer of ``buffer`` images.
+    """
     from dermnet.data import make_dataset
 
+    order = np.random.default_rng(seed).permutation(len(records))
+    records = records.subset(order)
     try:  # dermnet.data >= 0.2: batch_size=None gives unbatched elements
-        ds = make_dataset(records, image_size, None, shuffle=True, seed=seed, **options)
+        ds = make_dataset(records, image_size, None, shuffle=False, **options)
     except ParameterError as exc:
         if "batch_size" not in str(exc):
             raise
-        ds = make_dataset(records, image_size, 64, shuffle=True, seed=seed, **options).unbatch()
-    return ds.repeat()
+        ds = make_dataset(records, image_size, 64, shuffle=False, **options).unbatch()
+    size = min(len(records), buffer)
+    return ds.shuffle(size, seed=seed, reshuffle_each_iteration=True).repeat()
 
 
 def balanced_dataset(
@@ -122,6 +131,7 @@ def balanced_dataset(
     weights: str | Mapping[Any, float] | Sequence[float] = "uniform",
     samples_per_epoch: int | str | None = "same",
     augment: Callable[..., Any] | None = None,
+    shuffle_buffer: int = 256,
     seed: int | None = 0,
     holdout: Any = None,
     allow_unsplit: bool = False,
@@ -152,6 +162,10 @@ def balanced_dataset(
         augment: a callable on the float32 image batch in [0, 255] applied after batching
             (e.g. a Keras augmentation layer; called with ``training=True`` when it takes
             that argument).
+        shuffle_buffer: images per class held in memory for shuffling. Each class's rows
+            are put in a random order before decoding and reshuffled through this buffer
+            on every pass, so memory stays bounded at large image sizes; classes smaller
+            than the buffer are fully reshuffled each pass.
         seed: the seed of the shuffles and of the class draws.
         holdout: evaluation records that must share nothing with ``records``.
         allow_unsplit: accept records whose role is ``None``, with a warning.
@@ -171,6 +185,7 @@ def balanced_dataset(
     where = "balanced_dataset"
     ensure_training_split(records, where=where, holdout=holdout, allow_unsplit=allow_unsplit)
     batch_size = check_int(batch_size, "batch_size", where, low=1)
+    buffer = check_int(shuffle_buffer, "shuffle_buffer", where, low=1)
     seed = check_seed(seed, "seed", where)
     reserved = sorted(set(options) & set(_RESERVED))
     if reserved:
@@ -200,7 +215,9 @@ def balanced_dataset(
     for c in present:
         rows = np.flatnonzero(labels == c)
         class_seed = None if seed is None else (seed + 7919 * (int(c) + 1)) % 2**32
-        streams.append(_per_class_elements(records.subset(rows), image_size, class_seed, options))
+        streams.append(
+            _per_class_elements(records.subset(rows), image_size, class_seed, buffer, options)
+        )
     ds = tf.data.Dataset.sample_from_datasets(
         streams,
         weights=[float(p) for p in probs[present]],
