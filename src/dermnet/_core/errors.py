@@ -10,6 +10,7 @@ __all__ = [
     "DataError",
     "DermnetError",
     "LeakageError",
+    "LeakageWarning",
     "MissingFileError",
     "OptionalDependencyError",
     "ParameterError",
@@ -44,6 +45,11 @@ class DataError(DermnetError, ValueError):
 
 class LeakageError(DataError):
     """An operation would leak information between training and evaluation data."""
+
+
+class LeakageWarning(UserWarning):
+    """An operation cannot tell whether it leaks (e.g. records not marked as a split) and
+    goes ahead only because the user explicitly allowed it."""
 
 
 class MissingFileError(DermnetError, FileNotFoundError):

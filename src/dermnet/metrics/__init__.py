@@ -1,27 +1,62 @@
-"""Evaluation that stays honest on imbalanced data: scores, figures and reports."""
+"""Evaluation that stays honest on imbalanced data: every metric with bootstrap intervals,
+calibration and temperature scaling, streaming Keras metrics, figures, and reports (JSON,
+Markdown, self-contained HTML) with a model card.
+
+Importing this package does not import TensorFlow; names load on first use.
+"""
 
 from typing import TYPE_CHECKING
 
 from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
+    from dermnet.metrics.calibration import (
+        TemperatureScaler,
+        brier_score,
+        expected_calibration_error,
+        reliability_curve,
+    )
+    from dermnet.metrics.card import ModelCard
+    from dermnet.metrics.evaluation import collect_predictions, evaluate_model
     from dermnet.metrics.plots import (
         figure_to_png,
+        plot_class_distribution,
         plot_confusion_matrix,
         plot_history,
+        plot_pr_curves,
+        plot_reliability_diagram,
         plot_roc_curves,
     )
     from dermnet.metrics.report import HtmlReport
-    from dermnet.metrics.scores import EvaluationReport, UndefinedMetricWarning, evaluate
+    from dermnet.metrics.scores import (
+        EvaluationReport,
+        UndefinedMetricWarning,
+        bootstrap_intervals,
+        evaluate,
+    )
+    from dermnet.metrics.streaming import BalancedAccuracy, MacroAUC
 
 __all__ = [
+    "BalancedAccuracy",
     "EvaluationReport",
     "HtmlReport",
+    "MacroAUC",
+    "ModelCard",
+    "TemperatureScaler",
     "UndefinedMetricWarning",
+    "bootstrap_intervals",
+    "brier_score",
+    "collect_predictions",
     "evaluate",
+    "evaluate_model",
+    "expected_calibration_error",
     "figure_to_png",
+    "plot_class_distribution",
     "plot_confusion_matrix",
     "plot_history",
+    "plot_pr_curves",
+    "plot_reliability_diagram",
     "plot_roc_curves",
+    "reliability_curve",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __all__)

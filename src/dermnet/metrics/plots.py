@@ -8,10 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dermnet._core.validation import fail
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["figure_to_png", "plot_confusion_matrix", "plot_history", "plot_roc_curves"]
+__all__ = [
+    "figure_to_png",
+    "plot_class_distribution",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_pr_curves",
+    "plot_reliability_diagram",
+    "plot_roc_curves",
+]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -94,4 +104,166 @@ def plot_roc_curves(y_true: Any, y_score: Any, class_names: Sequence[str]) -> Fi
     ax.set_ylabel("sensitivity (true positive rate)")
     ax.set_title("ROC curves, one-vs-rest")
     ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_pr_curves(y_true: Any, y_score: Any, class_names: Sequence[str]) -> Figure:
+    """One-vs-rest precision-recall curves, one per class present in ``y_true``.
+
+    Each curve is labelled with its average precision; the dashed line of the same colour
+    is the class's prevalence, the precision of a classifier that guesses. On imbalanced
+    data this figure says more about the rare classes than the ROC curves do.
+    """
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    y = np.asarray(y_true)
+    scores = np.asarray(y_score, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = np.stack([1.0 - scores, scores], axis=1)
+    fig = _figure(5.0, 4.2)
+    ax = fig.add_subplot()
+    for c, name in enumerate(class_names):
+        positives = y == c
+        if positives.all() or not positives.any():
+            continue
+        precision, recall, _ = precision_recall_curve(positives, scores[:, c])
+        ap = average_precision_score(positives, scores[:, c])
+        (line,) = ax.step(recall, precision, where="post", label=f"{name} (AP {ap:.2f})")
+        ax.axhline(positives.mean(), ls=":", lw=0.8, color=line.get_color())
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("recall (sensitivity)")
+    ax.set_ylabel("precision (positive predictive value)")
+    ax.set_title("Precision-recall curves, one-vs-rest (dotted: prevalence)")
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def plot_reliability_diagram(
+    y_true: Any = None,
+    y_score: Any = None,
+    n_bins: int = 15,
+    *,
+    class_index: int | None = None,
+    curve: Mapping[str, Sequence[float]] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Reliability diagram: observed accuracy against confidence, per bin, and the
+    distribution of confidences below it.
+
+    Bars on the diagonal mean calibrated; bars below it mean over-confident. The title
+    gives the expected calibration error.
+
+    Args:
+        y_true: int class labels.
+        y_score: probabilities ``(n, classes)`` or ``(n,)``.
+        n_bins: equal-width bins.
+        class_index: draw the one-vs-rest curve of this class instead of the top label.
+        curve: a precomputed curve from :func:`~dermnet.metrics.reliability_curve`
+            (instead of ``y_true`` and ``y_score``).
+        title: the title (default names the ECE).
+    """
+    from dermnet.metrics.calibration import reliability_curve
+
+    if curve is None:
+        curve = reliability_curve(y_true, y_score, n_bins, class_index=class_index)
+    lower = np.asarray(curve["bin_lower"], dtype=np.float64)
+    upper = np.asarray(curve["bin_upper"], dtype=np.float64)
+    count = np.asarray(curve["count"], dtype=np.float64)
+    predicted = np.asarray(curve["predicted"], dtype=np.float64)
+    observed = np.asarray(curve["observed"], dtype=np.float64)
+    ece = float(np.sum(count * np.abs(observed - predicted)) / max(count.sum(), 1))
+    fig = _figure(4.6, 5.0)
+    grid = fig.add_gridspec(2, 1, height_ratios=(3, 1))
+    ax = fig.add_subplot(grid[0])
+    widths = upper - lower
+    bars = {"width": widths, "align": "edge", "lw": 0.5}
+    ax.bar(lower, observed, edgecolor="black", color="#4c72b0", label="observed", **bars)
+    ax.bar(lower, predicted - observed, bottom=observed, fill=False, hatch="//",
+           edgecolor="#c44e52", label="gap to confidence", **bars)  # fmt: skip
+    ax.plot(lower + widths / 2, predicted, "o", ms=3, color="#c44e52", label="mean confidence")
+    ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    what = "top-label" if class_index is None else f"class {class_index}"
+    ax.set_ylabel("accuracy" if class_index is None else "observed frequency")
+    ax.set_title(title or f"Reliability diagram ({what}), ECE {ece:.3f}")
+    ax.legend(fontsize=7, loc="upper left")
+    hist = fig.add_subplot(grid[1], sharex=ax)
+    hist.bar(lower, count, width=widths, align="edge", color="gray", edgecolor="black", lw=0.5)
+    hist.set_xlabel("confidence" if class_index is None else "predicted probability")
+    hist.set_ylabel("samples")
+    return fig
+
+
+def _class_counts(counts: Any, class_names: Sequence[str] | None) -> dict[str, dict[str, int]]:
+    """Normalise the inputs of plot_class_distribution to {split: {class: count}}."""
+    if hasattr(counts, "class_counts"):  # Records
+        return {counts.role or "all": dict(counts.class_counts())}
+    if all(hasattr(counts, a) for a in ("train", "val", "test")) and not isinstance(
+        counts, Mapping
+    ):  # Split
+        parts = {"train": counts.train, "val": counts.val, "test": counts.test}
+        return {k: dict(v.class_counts()) for k, v in parts.items() if v is not None}
+    if isinstance(counts, Mapping):
+        values = list(counts.values())
+        if values and all(hasattr(v, "class_counts") for v in values):
+            return {str(k): dict(v.class_counts()) for k, v in counts.items()}
+        if values and all(isinstance(v, Mapping) for v in values):
+            return {str(k): {str(c): int(n) for c, n in v.items()} for k, v in counts.items()}
+        return {"all": {str(c): int(n) for c, n in counts.items()}}
+    labels = np.asarray(counts)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise fail(
+            "counts",
+            "plot_class_distribution",
+            "Records, a Split, {split: Records}, {split: {class: count}}, {class: count} "
+            "or int labels",
+            type(counts).__name__,
+        )
+    k = len(class_names) if class_names is not None else int(labels.max()) + 1
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    return {"all": dict(zip(names, np.bincount(labels, minlength=k).tolist(), strict=True))}
+
+
+def plot_class_distribution(
+    counts: Any, class_names: Sequence[str] | None = None, *, log: bool = False
+) -> Figure:
+    """Images per class, one group of bars per class and one bar per split.
+
+    Each bar is annotated with its count and its share of the split, which makes the
+    imbalance (and any class missing from a split) visible at a glance.
+
+    Args:
+        counts: Records, a Split, ``{split: Records}``, ``{split: {class: count}}``,
+            ``{class: count}``, or int labels (with ``class_names``).
+        class_names: the class order (default: the order of the first split's counts).
+        log: logarithmic count axis (for extreme imbalance such as ISIC 2020).
+    """
+    table = _class_counts(counts, class_names)
+    splits = list(table)
+    names = list(class_names) if class_names is not None else list(next(iter(table.values())))
+    k, s = len(names), max(1, len(splits))
+    fig = _figure(max(4.0, 0.55 * k * s + 1.5), 3.6)
+    ax = fig.add_subplot()
+    width = 0.8 / s
+    x = np.arange(k)
+    for j, split_name in enumerate(splits):
+        values = np.array([table[split_name].get(c, 0) for c in names], dtype=np.float64)
+        total = max(values.sum(), 1.0)
+        bars = ax.bar(x + (j - (s - 1) / 2) * width, values, width=width, label=split_name)
+        for bar, value in zip(bars, values, strict=True):
+            ax.annotate(
+                f"{int(value)}\n{100 * value / total:.0f}%",
+                (bar.get_x() + bar.get_width() / 2, max(value, 1.0 if log else 0.0)),
+                ha="center", va="bottom", fontsize=6,
+            )  # fmt: skip
+    ax.set_xticks(x, names, rotation=45 if k > 6 else 0, ha="right" if k > 6 else "center")
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel("images")
+    ax.set_title("Class distribution")
+    ax.margins(y=0.15)
+    if s > 1 or splits[0] != "all":
+        ax.legend(fontsize=7)
     return fig

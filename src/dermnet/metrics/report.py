@@ -56,6 +56,11 @@ class HtmlReport:
         cls = ' class="note"' if note else ""
         self._parts.append(f"<p{cls}>{html.escape(text)}</p>")
 
+    def add_list(self, items: Sequence[str]) -> None:
+        """Add a bulleted list of plain-text items."""
+        body = "".join(f"<li>{html.escape(str(item))}</li>" for item in items)
+        self._parts.append(f"<ul>{body}</ul>")
+
     def add_table(
         self, rows: Sequence[Mapping[str, Any]] | Mapping[str, Any], *, caption: str | None = None
     ) -> None:
