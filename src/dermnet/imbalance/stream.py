@@ -113,12 +113,7 @@ def _per_class_elements(
 
     order = np.random.default_rng(seed).permutation(len(records))
     records = records.subset(order)
-    try:  # dermnet.data >= 0.2: batch_size=None gives unbatched elements
-        ds = make_dataset(records, image_size, None, shuffle=False, **options)
-    except ParameterError as exc:
-        if "batch_size" not in str(exc):
-            raise
-        ds = make_dataset(records, image_size, 64, shuffle=False, **options).unbatch()
+    ds = make_dataset(records, image_size, None, shuffle=False, **options)  # unbatched
     size = min(len(records), buffer)
     return ds.shuffle(size, seed=seed, reshuffle_each_iteration=True).repeat()
 
