@@ -130,31 +130,30 @@ def test_balanced_stream_on_real_ham10000_training_lesions():
 def test_with_metadata_fits_one_encoder_on_all_training_records(tiny_records, monkeypatch):
     """Per-class make_dataset calls must share one encoder fitted on the whole split."""
     import dermnet.data
+    from dermnet.data import Records
 
-    records = tiny_records()
-    fitted, seen = [], []
-
-    class FakeEncoder:
-        def fit(self, recs):
-            fitted.append(len(recs))
-            return self
-
+    base = tiny_records()
+    frame = base.frame
+    # each class has a body site of its own: an encoder fitted per class would see one site
+    frame["site"] = frame["label"].map({"a": "back", "b": "face", "c": "palm"})
+    records = Records(frame, base.classes, name="tiny", group_cols=("lesion_id",),
+                      metadata_cols=("site",), role="train")  # fmt: skip
+    seen = []
     real = dermnet.data.make_dataset
 
     def spy(recs, size, batch, **options):
-        seen.append(options.pop("metadata_encoder"))
-        options.pop("with_metadata")
+        seen.append(options["metadata_encoder"])
         return real(recs, size, batch, **options)
 
-    monkeypatch.setattr(dermnet.data, "MetadataEncoder", FakeEncoder, raising=False)
     monkeypatch.setattr(dermnet.data, "make_dataset", spy)
-    balanced_dataset(records, 8, 4, with_metadata=True, seed=0)
-    assert fitted == [len(records)]
-    assert len(seen) >= 3  # one call per class (two with the unbatch fallback)
+    ds = balanced_dataset(records, 8, 4, with_metadata=True, seed=0)
+    assert len(seen) == 3  # one call per class
     assert all(encoder is seen[0] for encoder in seen)
-    monkeypatch.delattr(dermnet.data, "MetadataEncoder")
-    with pytest.raises(ParameterError, match="MetadataEncoder"):
-        balanced_dataset(records, 8, 4, with_metadata=True)
+    # fitted on every class's rows: all three sites (plus the missing-value flag)
+    assert {"site=back", "site=face", "site=palm"} <= set(seen[0].feature_names)
+    (inputs, _labels) = next(iter(ds))
+    assert inputs["metadata"].shape == (4, seen[0].dim)
+    np.testing.assert_allclose(inputs["metadata"].numpy().sum(axis=1), 1.0)  # one-hot site
 
 
 @pytest.mark.parametrize("buffer", [2, 256])

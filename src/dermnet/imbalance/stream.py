@@ -235,15 +235,9 @@ def _shared_metadata_encoder(records: Any, options: dict[str, Any]) -> dict[str,
     """
     if not options.get("with_metadata") or options.get("metadata_encoder") is not None:
         return options
-    import dermnet.data
+    from dermnet.data import MetadataEncoder
 
-    encoder_class = getattr(dermnet.data, "MetadataEncoder", None)
-    if encoder_class is None:
-        raise ParameterError(
-            "balanced_dataset(with_metadata=True) needs dermnet.data.MetadataEncoder, which "
-            "this version of dermnet.data does not have; pass metadata_encoder= yourself."
-        )
-    return {**options, "metadata_encoder": encoder_class().fit(records)}
+    return {**options, "metadata_encoder": MetadataEncoder().fit(records)}
 
 
 def _augmenter(augment: Callable[..., Any]) -> Callable[..., Any]:
