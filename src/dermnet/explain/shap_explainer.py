@@ -124,7 +124,9 @@ class ShapExplainer:
         self.nsamples = check_int(nsamples, "nsamples", where, low=1)
         self.batch_size = check_int(batch_size, "batch_size", where, low=1)
         self.seed = check_seed(seed, "seed", where)
-        optional_import("shap", purpose="SHAP explanations")
+        with warnings.catch_warnings():  # shap's colour maps use deprecated matplotlib calls
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            optional_import("shap", purpose="SHAP explanations")
         self._predict = predictor(model, batch_size=self.batch_size, where=where)
         self.background = background
         self._background: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
