@@ -331,6 +331,8 @@ class Predictor:
         self.k = num_outputs(model, where)
         self._fn: Any = None
         self.removed_: str | None = None
+        #: Images scored so far (padding excluded): the number of model evaluations.
+        self.images_seen_ = 0
 
     def _compiled(self) -> Any:
         import tensorflow as tf
@@ -352,6 +354,7 @@ class Predictor:
         fn = self._compiled()
         extras = dict(extras or {})
         n = len(images)
+        self.images_seen_ += n
         out = np.empty((n, self.k), np.float32)
         b = self.batch_size
         for start in range(0, n, b):
