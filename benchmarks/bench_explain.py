@@ -9,10 +9,13 @@
    libraries called directly with their defaults, for dermnet's wrappers, and for the
    forward passes alone (the floor: the same number of images through the compiled model).
 
-Run: ``python benchmarks/bench_explain.py`` (about 5-10 minutes on 2 CPU cores) or with
-``--quick`` (96x96, fewer images and samples, about a minute). Prints a table; exits non-zero
-only on error. Weights are random (``weights=None``): timings and agreement do not depend on
-training, and nothing is downloaded.
+Run: ``python benchmarks/bench_explain.py`` (about 10 minutes on 2 quiet CPU cores) or with
+``--quick`` (96x96, fewer images and samples, about 2 minutes). Prints a table; exits non-zero
+only on error. dermnet's LIME/SHAP and the floor are timed in pairs, image by image, and the
+fastest of each is reported (the least disturbed by other work on a shared machine); the
+direct library calls are timed once over all images (they are much longer). Weights are
+random (``weights=None``; the head is rescaled so predictions vary): timings and agreement
+do not depend on training, and nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -46,6 +49,30 @@ def build_classifier(size: int, classes: int = 7):
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     out = keras.layers.Dense(classes, activation="softmax", name="predictions")(x)
     return keras.Model(image, out, name="mobilenet_v2_classifier"), backbone
+
+
+def calibrate_head(model, images) -> None:
+    """Scale the random head so its logits spread (std about 2) on these images.
+
+    A randomly initialised MobileNetV2 pools to tiny features, so the untouched head
+    predicts every class with probability 1/7 and LIME/SHAP would explain round-off noise.
+    The scaled head gives predictions that vary, like a trained model's; timings do not
+    depend on it.
+    """
+    import keras
+
+    pooled = keras.Model(model.inputs, model.get_layer("avg_pool").output).predict(
+        images, verbose=0
+    )
+    dense = model.get_layer("predictions")
+    kernel = dense.get_weights()[0]
+    rng = np.random.default_rng(0)
+    centred = pooled - pooled.mean(axis=0)
+    direction = rng.normal(size=kernel.shape)
+    spread = float((centred @ direction).std()) or 1.0
+    kernel = (direction * 2.0 / spread).astype("float32")
+    bias = -(pooled.mean(axis=0) @ kernel).astype("float32")  # centre each class's logit
+    dense.set_weights([kernel, bias])
 
 
 def build_flat_copy(nested, size: int, classes: int = 7):
@@ -256,20 +283,25 @@ def bench_lime(model, images, samples, rows):
 
     lime = LimeExplainer(model, num_samples=samples, batch_size=64, seed=0)
     lime.explain(images[:1])  # warm-up: traces the compiled forward pass
-    ours, seconds = timed(lime.explain, images)
-    ours_s = seconds / n
-
     predict = predictor(model, batch_size=64)
-    batch = np.repeat(images[:1], samples, axis=0)
-    predict(batch[:64])
-    _, floor = timed(predict, batch)
-
+    # each image: dermnet, then the floor right after (same load on a shared machine)
+    ours, ours_t, floor_t = [], [], []
+    for i in range(n):
+        cls = direct[i].top_labels[0]  # lime's top class (with near-ties: the same class)
+        (exp,), seconds = timed(lime.explain, images[i : i + 1], cls)
+        ours.append(exp)
+        ours_t.append(seconds)
+        _, seconds = timed(predict, np.repeat(images[i : i + 1], samples, axis=0))
+        floor_t.append(seconds)
+    # the fastest of the runs: the least disturbed by other work on a shared machine
+    ours_s, floor = float(np.min(ours_t)), float(np.min(floor_t))
     diffs = []
     for d, o in zip(direct, ours, strict=True):
         weights = np.zeros_like(o.weights)
         for feature, weight in d.local_exp[o.class_index]:
             weights[feature] = weight
-        diffs.append(float(np.abs(weights - o.weights).max() / np.abs(o.weights).max()))
+        scale = float(np.abs(o.weights).max()) or 1.0
+        diffs.append(float(np.abs(weights - o.weights).max()) / scale)
     rows.append(
         (
             f"LIME, {samples} samples",
@@ -312,14 +344,20 @@ def bench_shap(model, images, evals, rows):
 
     ours_exp = ShapExplainer(model, masker=masker_name, max_evals=evals, batch_size=64)
     ours_exp.explain(images[:1])  # warm-up: traces the compiled forward pass
-    seen = ours_exp._predict.images_seen_
-    _, seconds = timed(ours_exp.explain, images)
-    ours_s = seconds / n
-    per_image = (ours_exp._predict.images_seen_ - seen) / n
-
     floor_predict = predictor(model, batch_size=64)
-    batch = np.repeat(images[:1], round(per_image), axis=0)
-    _, floor = timed(floor_predict, batch)
+    ours_t, floor_t, counts = [], [], []
+    for i in range(n):  # dermnet, then the floor right after (same load)
+        seen = ours_exp._predict.images_seen_
+        _, seconds = timed(ours_exp.explain, images[i : i + 1])
+        ours_t.append(seconds)
+        counts.append(ours_exp._predict.images_seen_ - seen)
+        _, seconds = timed(floor_predict, np.repeat(images[i : i + 1], counts[-1], axis=0))
+        floor_t.append(seconds)
+    ours_s, floor, per_image = (  # the fastest runs: the least disturbed ones
+        float(np.min(ours_t)),
+        float(np.min(floor_t)),
+        float(np.mean(counts)),
+    )
     rows.append(
         (
             f"SHAP partition, {evals} evals",
@@ -371,7 +409,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     size, n_cam, n_lime, samples, evals = (
-        (96, 8, 1, 300, 200) if args.quick else (224, 32, 2, 1000, 500)
+        (96, 8, 2, 300, 200) if args.quick else (224, 32, 2, 1000, 500)
     )
     print(
         f"dermnet.explain benchmark: MobileNetV2 {size}x{size} (weights=None), "
@@ -379,10 +417,16 @@ def main(argv=None) -> int:
     )
     started = time.perf_counter()
     nested, backbone = build_classifier(size)
-    flat = build_flat_copy(nested, size)
     images = load_images(n_cam, size)
+    calibrate_head(nested, images)
+    flat = build_flat_copy(nested, size)
     check = float(np.abs(flat.predict(images, verbose=0) - nested.predict(images, verbose=0)).max())
+    probs = nested.predict(images, verbose=0)
     print(f"flat copy of the nested model: predictions agree within {check:.1e}")
+    print(
+        f"random-weight model: top-class probability {probs.max(1).mean():.3f} on average "
+        f"(uniform would be {1 / probs.shape[1]:.3f})"
+    )
     rows: list[tuple[str, str, str, str]] = []
 
     def step(name):
