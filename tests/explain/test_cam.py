@@ -3,73 +3,181 @@ import numpy as np
 import pytest
 
 from dermnet import ParameterError
-from dermnet.explain import GradCAM, find_target_layer, overlay, resolve_layer
+from dermnet.explain import (
+    EigenCAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    LayerCAM,
+    ScoreCAM,
+    find_target_layer,
+    resolve_layer,
+)
 from dermnet.models import create_model
+from tests.explain.conftest import metadata_model
+
+CAMS = [GradCAM, GradCAMPlusPlus, LayerCAM, EigenCAM, ScoreCAM]
 
 
-def _quadrant_model():
-    """Two feature channels: brightness of the top-left and of the bottom-right quadrant.
-
-    Class 1's score depends only on the top-left channel, class 0's on neither.
-    """
-    inputs = keras.Input((16, 16, 3))
-    conv = keras.layers.Conv2D(2, 1, use_bias=False, kernel_initializer="ones", name="conv")
-    mask = np.zeros((1, 16, 16, 2), "float32")
-    mask[:, :8, :8, 0] = 1.0
-    mask[:, 8:, 8:, 1] = 1.0
-    features = keras.layers.Lambda(lambda t: t * mask, name="features")(conv(inputs))
-    pooled = keras.layers.GlobalAveragePooling2D()(features)
-    kernel = keras.initializers.Constant([[0.0, 0.01], [0.0, 0.0]])
-    logits = keras.layers.Dense(2, kernel_initializer=kernel, name="dense")(pooled)
-    return keras.Model(inputs, keras.layers.Softmax()(logits))
-
-
-def test_heatmap_mass_lies_in_the_quadrant_that_drives_the_class():
-    model = _quadrant_model()
+@pytest.mark.parametrize("cls", [GradCAM, GradCAMPlusPlus])
+@pytest.mark.parametrize("score", ["logit", "probability"])
+def test_heatmap_mass_lies_in_the_quadrant_that_drives_the_class(quadrant, cls, score):
     images = np.random.default_rng(0).uniform(50, 200, (4, 16, 16, 3)).astype("float32")
-    maps = GradCAM(model, "features")(images, class_index=1)
+    cam = cls(quadrant, "features", score=score)
+    maps, classes = cam.explain(images, class_index=1)
     assert maps.shape == (4, 16, 16)
+    np.testing.assert_array_equal(classes, [1, 1, 1, 1])
     top_left = maps[:, :8, :8].sum(axis=(1, 2)) / maps.sum(axis=(1, 2))
     assert np.all(top_left > 0.8)
+    assert cam.score_source_ == ("logit" if score == "logit" else "output")
 
 
-def test_nested_backbone_is_found_batched_equals_single_and_deterministic():
-    model = create_model("simple_cnn", 3, input_shape=(32, 32, 3))
-    assert find_target_layer(model) == "simple_cnn/block3_conv"
-    x = np.random.default_rng(1).uniform(0, 255, (5, 32, 32, 3)).astype("float32")
-    cam = GradCAM(model, batch_size=2)
-    maps, classes = cam.explain(x)
-    single = np.concatenate([cam(x[i : i + 1]) for i in range(5)])
+def test_logit_score_leaves_out_the_softmax_and_restores_the_model(quadrant, cnn, images32):
+    from dermnet.explain._model import logits_mode
+
+    images = np.full((1, 16, 16, 3), 100.0, "float32")
+    before = quadrant.predict(images, verbose=0)
+    with logits_mode(quadrant, True) as removed:
+        logits = np.asarray(quadrant(images))
+    assert removed == "softmax"
+    # pooled top-left channel: 3 * 100 * (64 / 256) = 75; class 1 logit 0.04 * 75 = 3
+    np.testing.assert_allclose(logits, [[0.0, 3.0]], atol=1e-5)
+    np.testing.assert_allclose(quadrant.predict(images, verbose=0), before)
+    assert "call" not in quadrant.get_layer("softmax").__dict__
+    # a softmax Dense head (dermnet's classifiers): the activation is swapped, then restored
+    probs = cnn.predict(images32, verbose=0)
+    with logits_mode(cnn, True) as removed:
+        logits = np.asarray(cnn(images32))
+    assert removed == "softmax"
+    assert not np.allclose(logits.sum(1), 1.0)
+    np.testing.assert_allclose(keras.ops.softmax(logits).numpy(), probs, atol=1e-6)
+    assert cnn.get_layer("predictions").activation.__name__ == "softmax"
+    # class 0's logit is the constant 0: no gradient, an all-zero map
+    assert GradCAM(quadrant, "features")(images, class_index=0).max() == 0.0
+
+
+def test_feature_resolution_maps_without_upsampling(cnn, images32):
+    maps, _ = GradCAM(cnn).explain(images32[:2], upsample=False)
+    assert maps.shape == (2, 8, 8)  # block3_conv runs at 8x8 on 32x32 inputs
+
+
+def _double_nested(size=32):
+    """The simple_cnn backbone nested two levels deep: classifier > wrapper > simple_cnn."""
+    base = create_model("simple_cnn", 3, input_shape=(size, size, 3))
+    inner = base.get_layer("simple_cnn")
+    x_in = keras.Input((size, size, 3))
+    wrapper = keras.Model(x_in, inner(x_in), name="wrapper")
+    image = keras.Input((size, size, 3), name="image")
+    x = wrapper(base.get_layer("preprocessing")(image))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
+    return keras.Model(image, out, name="double")
+
+
+@pytest.mark.parametrize("cls", CAMS)
+def test_every_cam_on_a_nested_backbone_batched_equals_single(cls, cnn, images32):
+    assert find_target_layer(cnn) == "simple_cnn/block3_conv"
+    options = {"channels": 24} if cls is ScoreCAM else {}
+    cam = cls(cnn, batch_size=2, **options)
+    maps, classes = cam.explain(images32)
+    single = np.concatenate([cam(images32[i : i + 1]) for i in range(len(images32))])
     np.testing.assert_allclose(maps, single, atol=1e-5)
-    np.testing.assert_array_equal(classes, model.predict(x, verbose=0).argmax(1))
-    np.testing.assert_array_equal(maps, cam(x))
+    np.testing.assert_array_equal(classes, cnn.predict(images32, verbose=0).argmax(1))
+    np.testing.assert_array_equal(maps, cam(images32))  # deterministic
+    assert maps.shape == (5, 32, 32)
+    assert maps.dtype == np.float32
     assert maps.min() >= 0.0
     assert maps.max() <= 1.0
-    # the model is untouched: its layer's call is the class method again
-    assert "call" not in model.get_layer("simple_cnn").get_layer("block3_conv").__dict__
+    assert np.all(maps.reshape(5, -1).max(1) > 0.99)  # each map peaks at 1
+    assert "call" not in cnn.get_layer("simple_cnn").get_layer("block3_conv").__dict__
 
 
-def test_bad_layer_class_and_image_errors():
+@pytest.mark.parametrize("cls", CAMS)
+def test_backbone_two_levels_deep(cls, images32):
+    model = _double_nested()
+    assert find_target_layer(model) == "wrapper/simple_cnn/block3_conv"
+    options = {"channels": 8} if cls is ScoreCAM else {}
+    maps = cls(model, **options)(images32[:2])
+    assert maps.shape == (2, 32, 32)
+    assert np.isfinite(maps).all()
+
+
+def test_frozen_backbone_still_gets_gradients(images32):
     model = create_model("simple_cnn", 3, input_shape=(32, 32, 3))
+    model.get_layer("simple_cnn").trainable = False
+    maps = GradCAM(model)(images32[:2])
+    assert maps.max() > 0.0
+
+
+def test_image_and_metadata_model():
+    model = metadata_model()
+    rng = np.random.default_rng(2)
+    inputs = {
+        "image": rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32"),
+        "metadata": rng.normal(size=(3, 4)).astype("float32"),
+    }
+    for cls in CAMS:
+        options = {"channels": 8} if cls is ScoreCAM else {}
+        cam = cls(model, batch_size=2, **options)
+        maps, classes = cam.explain(inputs)
+        assert maps.shape == (3, 32, 32)
+        np.testing.assert_array_equal(classes, model.predict(inputs, verbose=0).argmax(1))
+        one = cam({k: v[1:2] for k, v in inputs.items()})
+        np.testing.assert_allclose(one[0], maps[1], atol=1e-5)
+    with pytest.raises(ParameterError, match="metadata"):
+        GradCAM(model)(inputs["image"])
+    with pytest.raises(ParameterError, match="rows"):
+        GradCAM(model)({"image": inputs["image"], "metadata": inputs["metadata"][:2]})
+
+
+@pytest.mark.slow
+def test_mobilenet_v2_nested_like_a_dermnet_classifier():
+    from dermnet.models import ImagePreprocessing
+
+    keras.utils.set_random_seed(0)
+    backbone = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(32, 32, 3), alpha=0.35
+    )
+    image = keras.Input((32, 32, 3), name="image")
+    x = backbone(ImagePreprocessing("tf", name="preprocessing")(image))
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    out = keras.layers.Dense(4, activation="softmax", name="predictions")(x)
+    model = keras.Model(image, out)
+    path = f"{backbone.name}/out_relu"
+    assert find_target_layer(model) == path
+    images = np.random.default_rng(3).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    for cls in (GradCAM, GradCAMPlusPlus):
+        cam = cls(model, path, batch_size=2)
+        maps = cam(images)
+        single = np.concatenate([cam(images[i : i + 1]) for i in range(2)])
+        np.testing.assert_allclose(maps, single, atol=1e-5)
+        np.testing.assert_array_equal(maps, cam(images))
+
+
+def test_bad_layer_class_and_image_errors(cnn):
     with pytest.raises(ParameterError, match="block3_conv"):
-        resolve_layer(model, "simple_cnn/block3_con")
+        resolve_layer(cnn, "simple_cnn/block3_con")
+    with pytest.raises(ParameterError, match="Close names"):
+        GradCAM(cnn, "simple_cnn/blok3_conv")
     with pytest.raises(ParameterError, match="no spatial dimensions"):
-        GradCAM(model, "avg_pool")
-    cam = GradCAM(model)
+        GradCAM(cnn, "avg_pool")
+    cam = GradCAM(cnn)
     with pytest.raises(ParameterError, match="class indices in"):
         cam(np.zeros((1, 32, 32, 3), "float32"), class_index=3)
+    with pytest.raises(ParameterError, match="one per image"):
+        cam(np.zeros((2, 32, 32, 3), "float32"), class_index=[0, 1, 2])
     with pytest.raises(ParameterError, match=r"\(32, 32, 3\)"):
         cam(np.zeros((1, 16, 16, 3), "float32"))
+    with pytest.raises(ParameterError, match="dtype"):
+        cam(np.zeros((1, 32, 32, 3), "int64"))
+    with pytest.raises(ParameterError, match="batch, height, width"):
+        cam(np.zeros((32, 32), "float32"))
+    with pytest.raises(ParameterError, match="score"):
+        GradCAM(cnn, score="softmax")
+    with pytest.warns(UserWarning, match=r"\[0, 1\]"):
+        cam(np.full((1, 32, 32, 3), 0.5, "float32"))
 
 
-def test_overlay_blends_and_validates():
-    image = np.zeros((4, 4, 3), np.uint8)
-    heat = np.zeros((2, 2), np.float32)
-    out = overlay(image, heat, alpha=1.0, colormap="gray")
-    assert out.shape == (4, 4, 3)
-    assert out.dtype == np.uint8
-    assert out.max() == 0
-    out = overlay(image, np.ones((4, 4)), alpha=0.5, colormap="gray")
-    assert out.min() == 127
-    with pytest.raises(ParameterError, match="colormap"):
-        overlay(image, heat, colormap="nope")
+def test_uint8_images_give_the_same_maps_as_float(cnn, images32):
+    pixels = np.rint(images32[:2]).astype(np.uint8)
+    cam = GradCAM(cnn)
+    np.testing.assert_allclose(cam(pixels), cam(pixels.astype("float32")), atol=1e-6)

@@ -1,55 +1,219 @@
-"""Grad-CAM for any Keras model with a convolutional feature map, batched."""
+"""The Grad-CAM family for any Keras model with a convolutional feature map, batched.
+
+Every method records the target layer's output while the *whole* model runs (so a backbone
+nested at any depth works without "Graph disconnected"), explains 32 images with one
+forward/backward pass, and returns heatmaps in [0, 1] at the input resolution.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from dermnet._core.errors import ParameterError
-from dermnet._core.validation import check_int, fail
+from dermnet._core.validation import check_bool, check_int, check_option
+from dermnet.explain._model import (
+    SCORES,
+    ModelInputs,
+    capture_output,
+    check_classes,
+    logits_mode,
+    not_spatial,
+    num_outputs,
+    quiet_retracing,
+    repeat_extras,
+)
 from dermnet.explain.layers import _output_rank, find_target_layer, resolve_layer
 
-__all__ = ["GradCAM"]
+__all__ = ["BaseCAM", "EigenCAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM"]
 
 
-@contextlib.contextmanager
-def _capture_output(layer: Any, store: dict[str, Any]) -> Iterator[None]:
-    """Record ``layer``'s output during a forward pass (works at any nesting depth).
+class BaseCAM:
+    """Shared machinery of the class-activation-map methods.
 
-    Re-wiring a nested backbone's inner layer into a new functional model fails with
-    "Graph disconnected"; recording the tensor while the whole model runs does not.
-    """
-    own = layer.__dict__.get("call")  # an instance-level call, if the layer had one
-    original = layer.call
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        out = original(*args, **kwargs)
-        store["features"] = out
-        return out
-
-    layer.call = call
-    try:
-        yield
-    finally:
-        if own is None:
-            del layer.call  # back to the class's method
-        else:
-            layer.call = own
-
-
-class GradCAM:
-    """Grad-CAM (Selvaraju et al., 2017), batched and deterministic.
+    Subclasses define how the feature map ``A`` (and, for gradient methods, the gradient
+    ``dS/dA`` of the class score ``S``) combine into one map per image.
 
     Args:
-        model: a Keras classifier whose output is class probabilities ``(batch, k)``.
-            A backbone nested inside it (at any depth) is fine.
+        model: a Keras classifier with output ``(batch, classes)``; a backbone nested at any
+            depth and image+metadata models (dict inputs ``{"image", "metadata"}``) work.
+        target_layer: path of the layer whose feature map is used, e.g.
+            ``"mobilenetv2_1.00_224/out_relu"``; by default the model spec's layer, else
+            the last 4-D feature map.
+        batch_size: images per forward/backward pass.
+        score: ``"logit"`` (default, as in the Grad-CAM paper and the Keras example: the
+            softmax or sigmoid of the output layer is left out) or ``"probability"``.
+    """
+
+    #: Short name of the method (``dermnet explain --method``).
+    method: ClassVar[str] = ""
+    _needs_gradients: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        model: Any,
+        target_layer: str | None = None,
+        *,
+        batch_size: int = 32,
+        score: str = "logit",
+    ) -> None:
+        where = type(self).__name__
+        self.model = model
+        self.target_layer = target_layer if target_layer is not None else find_target_layer(model)
+        self.batch_size = check_int(batch_size, "batch_size", where, low=1)
+        self.score = check_option(score, SCORES, "score", where)
+        self._inputs = ModelInputs(model, where)
+        self._layer = resolve_layer(model, self.target_layer)
+        rank = _output_rank(self._layer)
+        if rank not in (None, 4):
+            raise not_spatial(self.target_layer, rank, where)
+        self._k = num_outputs(model, where)
+        self._fns: dict[str, Any] = {}
+        #: What the class score was computed from: "logit" when an output softmax/sigmoid
+        #: was left out, "output" when the model's output was used as it is.
+        self.score_source_: str | None = None
+
+    # -- the part subclasses change --------------------------------------------------------
+    def _combine(self, features: Any, grads: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- compiled pieces -------------------------------------------------------------------
+    def _forward(self, images: Any, extras: Any, classes: Any, tape: Any = None) -> Any:
+        """Run the model, recording the feature map; return (features, class scores, classes)."""
+        import tensorflow as tf
+
+        store: dict[str, Any] = {}
+        with (
+            capture_output(self._layer, store),
+            logits_mode(self.model, self.score == "logit") as removed,
+        ):
+            out = self.model(self._inputs.feed(images, extras), training=False)
+        self.score_source_ = "logit" if removed else "output"
+        if "features" not in store:
+            raise ParameterError(
+                f"The target layer {self.target_layer!r} of {type(self).__name__} was not "
+                "called when the model ran; pick a layer on the path from input to output."
+            )
+        if not isinstance(out, tf.Tensor) or out.shape.rank != 2:
+            out = tf.convert_to_tensor(tf.nest.flatten(out)[0])
+        chosen = tf.where(classes < 0, tf.argmax(out, axis=-1, output_type=tf.int32), classes)
+        score = tf.gather(out, chosen, axis=1, batch_dims=1)
+        return store["features"], score, chosen
+
+    def _compiled(self, upsample: bool) -> Any:
+        import tensorflow as tf
+
+        key = f"cam-{upsample}"
+        if key not in self._fns:
+            quiet_retracing()
+
+            def step(images: Any, extras: Any, classes: Any) -> tuple[Any, Any]:
+                if self._needs_gradients:
+                    with tf.GradientTape() as tape:
+                        tape.watch(images)  # so frozen backbones still get gradients
+                        features, score, chosen = self._forward(images, extras, classes)
+                    grads = tape.gradient(score, features)
+                else:
+                    features, score, chosen = self._forward(images, extras, classes)
+                    grads = None
+                cam = self._combine(tf.cast(features, tf.float32), grads)
+                return _finish(cam, tf.shape(images)[1:3], upsample), chosen
+
+            self._fns[key] = tf.function(step, reduce_retracing=True)
+        return self._fns[key]
+
+    # -- public API ------------------------------------------------------------------------
+    def _prepare(
+        self, images: Any, class_index: Any
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        where = type(self).__name__
+        array, extras = self._inputs.split(images)
+        classes = check_classes(class_index, len(array), self._k, where)
+        return array, extras, classes
+
+    def explain(
+        self,
+        images: Any,
+        class_index: int | Sequence[int] | None = None,
+        *,
+        upsample: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Heatmaps and the explained class of each image.
+
+        Args:
+            images: ``(batch, h, w, c)`` or one ``(h, w, c)`` image, uint8 or float in
+                [0, 255]; for an image+metadata model a dict ``{"image": ..., "metadata":
+                ...}`` (metadata is held fixed).
+            class_index: the class to explain (one int for all, or one per image);
+                ``None`` explains the predicted class.
+            upsample: resize the maps to the input resolution (``False`` returns them at
+                the feature map's resolution).
+
+        Returns:
+            ``(heatmaps, classes)``: heatmaps ``(batch, h, w)`` float32 in [0, 1] and the
+            class index explained for each image.
+
+        Raises:
+            ParameterError: wrong image shape or dtype, or a class index out of range.
+        """
+        upsample = check_bool(upsample, "upsample", type(self).__name__)
+        array, extras, classes = self._prepare(images, class_index)
+        return self._run(array, extras, classes, upsample)
+
+    def _run(
+        self, array: np.ndarray, extras: dict[str, np.ndarray], classes: np.ndarray, up: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        fn = self._compiled(up)
+        maps, chosen = [], []
+        for start in range(0, len(array), self.batch_size):
+            stop = start + self.batch_size
+            ex = {k: v[start:stop] for k, v in extras.items()}
+            cam, cls = fn(array[start:stop], ex, classes[start:stop])
+            maps.append(cam.numpy())
+            chosen.append(cls.numpy())
+        return np.concatenate(maps).astype(np.float32), np.concatenate(chosen)
+
+    def __call__(self, images: Any, class_index: int | Sequence[int] | None = None) -> np.ndarray:
+        """Heatmaps ``(batch, h, w)`` in [0, 1]; see :meth:`explain`."""
+        return self.explain(images, class_index)[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(target_layer={self.target_layer!r}, score={self.score!r})"
+
+
+def _finish(cam: Any, size: Any, upsample: bool) -> Any:
+    """ReLU, scale each map to peak 1, resize to the input (bilinear), clip to [0, 1].
+
+    A map with no positive evidence stays all zero.
+    """
+    import tensorflow as tf
+
+    cam = tf.nn.relu(cam)
+    peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+    cam = tf.math.divide_no_nan(cam, peak)
+    if upsample:  # bilinear resizing lowers the peak a little: scale to 1 again
+        cam = tf.image.resize(cam[..., None], size, method="bilinear")[..., 0]
+        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+        cam = tf.math.divide_no_nan(cam, peak)
+    return tf.clip_by_value(cam, 0.0, 1.0)
+
+
+class GradCAM(BaseCAM):
+    """Grad-CAM (Selvaraju et al., 2017), batched and deterministic.
+
+    Each channel of the feature map is weighted by the spatial mean of the class score's
+    gradient; the map is the ReLU of the weighted sum.
+
+    Args:
+        model: a Keras classifier whose output is ``(batch, classes)``. A backbone nested
+            inside it (at any depth) and image+metadata models are fine.
         target_layer: path of the layer whose feature map is used, e.g.
             ``"simple_cnn/block3_conv"``; by default the model spec's layer, else the
             last 4-D feature map.
         batch_size: images per forward/backward pass.
+        score: ``"logit"`` (default) or ``"probability"``; see :class:`BaseCAM`.
 
     Example:
         >>> import numpy as np
@@ -60,107 +224,184 @@ class GradCAM:
         ((2, 32, 32), True, True)
     """
 
-    def __init__(
-        self, model: Any, target_layer: str | None = None, *, batch_size: int = 32
-    ) -> None:
-        self.model = model
-        self.target_layer = target_layer or find_target_layer(model)
-        self.batch_size = check_int(batch_size, "batch_size", "GradCAM", low=1)
-        self._layer = resolve_layer(model, self.target_layer)
-        if _output_rank(self._layer) not in (None, 4):
-            raise ParameterError(
-                f"The target layer {self.target_layer!r} of GradCAM has no spatial dimensions "
-                f"(output rank {_output_rank(self._layer)}); pick a convolutional layer."
-            )
-        self._fn: Any = None
+    method = "gradcam"
 
-    def _compiled(self) -> Any:
+    def _combine(self, features: Any, grads: Any) -> Any:
         import tensorflow as tf
 
-        if self._fn is None:
-            store: dict[str, Any] = {}
-            model, layer = self.model, self._layer
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+        return tf.reduce_sum(features * weights, axis=-1)
 
-            def step(images: tf.Tensor, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-                with tf.GradientTape() as tape:
-                    with _capture_output(layer, store):
-                        probs = model(images, training=False)
-                    features = store["features"]
-                    chosen = tf.where(
-                        classes < 0, tf.argmax(probs, axis=-1, output_type=tf.int32), classes
-                    )
-                    score = tf.gather(probs, chosen, axis=1, batch_dims=1)
-                grads = tape.gradient(score, features)
-                weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-                cam = tf.nn.relu(tf.reduce_sum(features * weights, axis=-1))
-                peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-                cam = tf.math.divide_no_nan(cam, peak)
-                size = tf.shape(images)[1:3]
-                cam = tf.image.resize(cam[..., None], size, method="bilinear")[..., 0]
-                return tf.clip_by_value(cam, 0.0, 1.0), chosen
 
-            self._fn = tf.function(step, reduce_retracing=True)
-        return self._fn
+class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++ (Chattopadhyay et al., 2018): pixel-wise weighted positive gradients.
 
-    def _check_images(self, images: Any) -> np.ndarray:
-        array = np.asarray(images)
-        if array.ndim == 3:
-            array = array[None]
-        expected = tuple(self.model.input_shape[1:]) if hasattr(self.model, "input_shape") else None
-        if array.ndim != 4:
-            raise fail(
-                "images",
-                "GradCAM",
-                "an array of shape (batch, height, width, channels)",
-                f"shape {array.shape}",
-            )
-        if array.dtype != np.uint8 and not np.issubdtype(array.dtype, np.floating):
-            raise fail(
-                "images", "GradCAM", "uint8 or float images in [0, 255]", f"dtype {array.dtype}"
-            )
-        if expected and all(e is not None for e in expected) and tuple(array.shape[1:]) != expected:
-            raise fail(
-                "images",
-                "GradCAM",
-                f"images of shape {expected} (the model's input)",
-                f"shape {array.shape[1:]}",
-            )
-        return array.astype(np.float32)
+    Better than Grad-CAM when a class appears several times or covers a large area. Same
+    arguments as :class:`GradCAM`.
 
-    def explain(
-        self, images: Any, class_index: int | Sequence[int] | None = None
+    Example:
+        >>> import numpy as np
+        >>> from dermnet.models import create_model
+        >>> model = create_model("simple_cnn", num_classes=3, input_shape=(32, 32, 3))
+        >>> GradCAMPlusPlus(model)(np.zeros((1, 32, 32, 3), np.float32)).shape
+        (1, 32, 32)
+    """
+
+    method = "gradcam++"
+
+    def _combine(self, features: Any, grads: Any) -> Any:
+        import tensorflow as tf
+
+        g2 = tf.square(grads)
+        g3 = g2 * grads
+        total = tf.reduce_sum(features, axis=(1, 2), keepdims=True)
+        alpha = tf.math.divide_no_nan(g2, 2.0 * g2 + total * g3)
+        alpha = tf.where(tf.not_equal(grads, 0.0), alpha, tf.zeros_like(alpha))
+        weights = tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
+        return tf.reduce_sum(features * weights, axis=-1)
+
+
+class LayerCAM(BaseCAM):
+    """Layer-CAM (Jiang et al., 2021): each location weighted by its own positive gradient.
+
+    Works on earlier, higher-resolution layers too (pass ``target_layer``). Same arguments
+    as :class:`GradCAM`.
+    """
+
+    method = "layercam"
+
+    def _combine(self, features: Any, grads: Any) -> Any:
+        import tensorflow as tf
+
+        return tf.reduce_sum(tf.nn.relu(grads) * features, axis=-1)
+
+
+class EigenCAM(BaseCAM):
+    """Eigen-CAM (Muhammad and Yeasin, 2020): the first principal component of the features.
+
+    Class-agnostic and gradient-free: the map is the projection of the (centred) feature map
+    on its first right singular vector, signed to agree with the mean activation so the
+    result is deterministic. ``classes`` still reports the predicted (or given) class.
+    """
+
+    method = "eigencam"
+    _needs_gradients = False
+
+    def _combine(self, features: Any, grads: Any) -> Any:
+        import tensorflow as tf
+
+        shape = tf.shape(features)
+        n, h, w, c = shape[0], shape[1], shape[2], shape[3]
+        flat = tf.reshape(features, (n, h * w, c))
+        centred = flat - tf.reduce_mean(flat, axis=1, keepdims=True)
+        _, _, v = tf.linalg.svd(centred, full_matrices=False)
+        projection = tf.einsum("npc,nc->np", centred, v[:, :, 0])
+        mean_map = tf.reduce_sum(centred, axis=-1)
+        sign = tf.sign(tf.reduce_sum(projection * mean_map, axis=1, keepdims=True))
+        sign = tf.where(tf.equal(sign, 0.0), tf.ones_like(sign), sign)
+        return tf.reshape(projection * sign, (n, h, w))
+
+
+class ScoreCAM(BaseCAM):
+    """Score-CAM (Wang et al., 2020): channels weighted by the score of the masked input.
+
+    Each feature channel, upsampled and scaled to [0, 1], masks the image; the class score
+    of every masked image (logits by default), softmaxed over channels, weights the
+    channels (as in pytorch-grad-cam). The masked images are scored ``batch_size`` at a
+    time: one forward pass per batch of masks, never one per mask.
+
+    Args:
+        model, target_layer, score: as for :class:`GradCAM`.
+        batch_size: masked images per forward pass.
+        channels: use only the ``channels`` most activated channels of each image (a speed
+            knob for wide layers such as MobileNetV2's 1,280); ``None`` uses all.
+    """
+
+    method = "scorecam"
+    _needs_gradients = False
+
+    def __init__(
+        self,
+        model: Any,
+        target_layer: str | None = None,
+        *,
+        batch_size: int = 32,
+        score: str = "logit",
+        channels: int | None = None,
+    ) -> None:
+        super().__init__(model, target_layer, batch_size=batch_size, score=score)
+        self.channels = check_int(channels, "channels", "ScoreCAM", low=1, allow_none=True)
+
+    def _features_fn(self) -> Any:
+        import tensorflow as tf
+
+        if "features" not in self._fns:
+
+            def features(images: Any, extras: Any, classes: Any) -> tuple[Any, Any]:
+                feats, _, chosen = self._forward(images, extras, classes)
+                return tf.cast(feats, tf.float32), chosen
+
+            self._fns["features"] = tf.function(features, reduce_retracing=True)
+        return self._fns["features"]
+
+    def _scores_fn(self) -> Any:
+        import tensorflow as tf
+
+        if "scores" not in self._fns:
+            model, inputs = self.model, self._inputs
+
+            def scores(image: Any, extras: Any, feats: Any, cls: Any) -> Any:
+                size = tf.shape(image)[1:3]
+                masks = tf.image.resize(feats[None], size, method="bilinear")[0]  # (H, W, b)
+                masks = tf.transpose(masks, (2, 0, 1))[..., None]  # (b, H, W, 1)
+                low = tf.reduce_min(masks, axis=(1, 2, 3), keepdims=True)
+                high = tf.reduce_max(masks, axis=(1, 2, 3), keepdims=True)
+                masks = tf.math.divide_no_nan(masks - low, high - low)
+                b = tf.shape(masks)[0]
+                batch = image * masks
+                ex = {k: tf.repeat(v, b, axis=0) for k, v in extras.items()}
+                with logits_mode(model, self.score == "logit"):
+                    out = model(inputs.feed(batch, ex), training=False)
+                return tf.gather(out, cls, axis=1)
+
+            self._fns["scores"] = tf.function(scores, reduce_retracing=True)
+        return self._fns["scores"]
+
+    def _run(
+        self, array: np.ndarray, extras: dict[str, np.ndarray], classes: np.ndarray, up: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Heatmaps and the explained class of each image.
+        import tensorflow as tf
 
-        Args:
-            images: ``(batch, h, w, 3)`` or one ``(h, w, 3)`` image, in [0, 255].
-            class_index: the class to explain (one int for all, or one per image);
-                ``None`` explains the predicted class.
-
-        Returns:
-            ``(heatmaps, classes)``: heatmaps ``(batch, h, w)`` float32 in [0, 1] at the
-            input resolution, and the class index explained for each image.
-        """
-        array = self._check_images(images)
-        n = len(array)
-        k = int(self.model.output_shape[-1])
-        if class_index is None:
-            classes = np.full(n, -1, np.int32)
-        else:
-            classes = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (n,)).astype(
-                np.int32
-            )
-            if classes.min() < 0 or classes.max() >= k:
-                raise fail("class_index", "GradCAM", f"class indices in [0, {k - 1}]", class_index)
-        fn = self._compiled()
+        feats_fn, scores_fn = self._features_fn(), self._scores_fn()
         maps, chosen = [], []
-        for start in range(0, n, self.batch_size):
-            stop = start + self.batch_size
-            cam, cls = fn(array[start:stop], classes[start:stop])
-            maps.append(cam.numpy())
-            chosen.append(cls.numpy())
+        b = self.batch_size
+        for start in range(0, len(array), b):
+            stop = start + b
+            ex = {k: v[start:stop] for k, v in extras.items()}
+            feats, cls = feats_fn(array[start:stop], ex, classes[start:stop])
+            feats, cls = feats.numpy(), cls.numpy()
+            for j in range(len(feats)):
+                fmap = feats[j]  # (h, w, C)
+                order = np.arange(fmap.shape[-1])
+                if self.channels is not None and self.channels < len(order):
+                    mean = fmap.mean(axis=(0, 1))
+                    order = np.sort(np.argsort(-mean, kind="stable")[: self.channels])
+                picked = fmap[..., order]
+                values = np.empty(len(order), np.float32)
+                row = repeat_extras(ex, j, 1)
+                for c0 in range(0, len(order), b):
+                    chunk = picked[..., c0 : c0 + b]
+                    m = chunk.shape[-1]
+                    if m < b and len(order) > b:  # pad: one traced shape
+                        chunk = np.concatenate(
+                            [chunk, np.zeros((*chunk.shape[:2], b - m), np.float32)], axis=-1
+                        )
+                    out = scores_fn(array[start + j : start + j + 1], row, chunk, np.int32(cls[j]))
+                    values[c0 : c0 + m] = out.numpy()[:m]
+                weights = np.exp(values - values.max())
+                weights /= weights.sum()
+                cam = np.tensordot(picked, weights, axes=([-1], [0]))[None]
+                size = array.shape[1:3]
+                maps.append(_finish(tf.constant(cam, tf.float32), size, up).numpy())
+            chosen.append(cls)
         return np.concatenate(maps).astype(np.float32), np.concatenate(chosen)
-
-    def __call__(self, images: Any, class_index: int | Sequence[int] | None = None) -> np.ndarray:
-        """Heatmaps ``(batch, h, w)`` in [0, 1]; see :meth:`explain`."""
-        return self.explain(images, class_index)[0]

@@ -1,0 +1,88 @@
+import json
+import re
+
+import numpy as np
+import pytest
+
+from dermnet import DataError, MissingFileError
+from dermnet.cli import main
+from dermnet.explain import load_explained_model, write_explanations
+from dermnet.models import create_model
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("run")
+    model = create_model("simple_cnn", 3, input_shape=(32, 32, 3))
+    model.save(root / "model.keras")
+    (root / "config.json").write_text(json.dumps({"data": {"class_names": ["nv", "mel", "bcc"]}}))
+    rng = np.random.default_rng(0)
+    for i, size in enumerate([(40, 50), (32, 32), (20, 30)]):
+        pixels = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / f"lesion{i}.png")
+    return root
+
+
+def test_load_explained_model_reads_class_names(run_folder):
+    model, names = load_explained_model(run_folder)
+    assert names == ["nv", "mel", "bcc"]
+    assert model.output_shape == (None, 3)
+    model, names = load_explained_model(run_folder / "model.keras")
+    assert names == ["nv", "mel", "bcc"]  # config.json beside the file
+    with pytest.raises(MissingFileError, match="does not exist"):
+        load_explained_model(run_folder / "nope.keras")
+    with pytest.raises(MissingFileError, match=r"model\.keras"):
+        load_explained_model(run_folder.parent)
+
+
+def test_write_explanations_from_python(run_folder, tmp_path):
+    model, _ = load_explained_model(run_folder)
+    files = sorted(run_folder.glob("lesion*.png"))
+    records = write_explanations(model, files, tmp_path / "out", method="gradcam++")
+    assert [r["overlay"] for r in records] == [f"lesion{i}_gradcampp.png" for i in range(3)]
+    assert {r["predicted"] for r in records} <= {"0", "1", "2"}  # no names given: indices
+    for r in records:
+        assert (tmp_path / "out" / r["overlay"]).is_file()
+        assert 0.0 <= r["probability"] <= 1.0
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    with pytest.raises(DataError, match="not readable"):
+        write_explanations(model, [bad], tmp_path / "bad")
+
+
+@pytest.mark.parametrize("method", ["gradcam", "lime"])
+def test_cli_writes_overlays_json_and_html(run_folder, tmp_path, capsys, method):
+    out = tmp_path / method
+    files = [str(p) for p in sorted(run_folder.glob("lesion*.png"))]
+    argv = ["explain", "--model", str(run_folder), "--method", method, *files, "-o", str(out)]
+    argv += ["--num-samples", "40", "--segmentation", "slic"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Wrote 3 overlays" in printed
+    result = json.loads((out / "explanations.json").read_text())
+    assert result["method"] == method
+    assert result["class_names"] == ["nv", "mel", "bcc"]
+    assert len(result["images"]) == 3
+    assert {r["predicted"] for r in result["images"]} <= {"nv", "mel", "bcc"}
+    for r in result["images"]:
+        assert (out / r["overlay"]).is_file()
+    html = (out / "index.html").read_text()
+    assert html.count("data:image/png;base64,") == 1
+    assert not re.search(r'(src|href)="(?!data:)', html)
+
+
+def test_cli_explains_a_given_class_and_reports_errors(run_folder, tmp_path, capsys):
+    image = str(run_folder / "lesion0.png")
+    out = tmp_path / "cls"
+    assert main(["explain", "-m", str(run_folder), image, "-o", str(out), "--class", "2"]) == 0
+    result = json.loads((out / "explanations.json").read_text())
+    assert result["images"][0]["explained"] == "bcc"
+    assert main(["explain", "-m", str(run_folder), str(tmp_path / "missing.png")]) == 1
+    assert "do not exist" in capsys.readouterr().err
+    assert main(["explain", "-m", str(run_folder), image, "-o", str(out), "--class", "7"]) == 1
+    assert "class indices in [0, 2]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["explain", "-m", str(run_folder), image, "--method", "gradcom"])
+    assert info.value.code == 2
