@@ -13,6 +13,7 @@ from dermnet._core.errors import (
     DataError,
     DermnetError,
     LeakageError,
+    LeakageWarning,
     MissingFileError,
     OptionalDependencyError,
     ParameterError,
@@ -24,19 +25,24 @@ from dermnet._version import __version__
 
 if TYPE_CHECKING:
     from dermnet.data import (
+        MetadataEncoder,
         Records,
         check_leakage,
+        describe,
+        kfold,
         list_datasets,
         load_dataset,
         load_sample,
         make_dataset,
         split,
+        validate,
     )
-    from dermnet.explain import GradCAM, overlay
-    from dermnet.imbalance import class_weights
-    from dermnet.metrics import EvaluationReport, evaluate
+    from dermnet.explain import GradCAM, explain_images, overlay
+    from dermnet.imbalance import balanced_dataset, class_weights, tune_threshold
+    from dermnet.metrics import EvaluationReport, evaluate, evaluate_model
     from dermnet.models import create_model, get_model_spec, list_models, load_model
     from dermnet.train import fit
+    from dermnet.transforms import preset
 
 __all__ = [
     "DataError",
@@ -44,21 +50,28 @@ __all__ = [
     "EvaluationReport",
     "GradCAM",
     "LeakageError",
+    "LeakageWarning",
+    "MetadataEncoder",
     "MissingFileError",
     "OptionalDependencyError",
     "ParameterError",
     "Records",
     "UnknownNameError",
     "__version__",
+    "balanced_dataset",
     "check_leakage",
     "class_weights",
     "create_model",
     "data",
+    "describe",
     "evaluate",
+    "evaluate_model",
     "explain",
+    "explain_images",
     "fit",
     "get_model_spec",
     "imbalance",
+    "kfold",
     "list_datasets",
     "list_models",
     "load_dataset",
@@ -68,9 +81,12 @@ __all__ = [
     "metrics",
     "models",
     "overlay",
+    "preset",
     "seed_everything",
     "split",
     "train",
     "transforms",
+    "tune_threshold",
+    "validate",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __all__)
