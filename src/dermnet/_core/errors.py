@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DataError",
     "DermnetError",
+    "ExportError",
     "LeakageError",
     "MissingFileError",
     "OptionalDependencyError",
@@ -52,3 +53,7 @@ class MissingFileError(DermnetError, FileNotFoundError):
 
 class OptionalDependencyError(DermnetError, ImportError):
     """An optional dependency is missing; the message says how to install it."""
+
+
+class ExportError(DermnetError, RuntimeError):
+    """A model export failed, or the exported model's outputs differ from the model's."""
