@@ -135,27 +135,38 @@ def recalibrate_batchnorm(
     layers = [layer for layer in batchnorm_layers(model) if layer.trainable]
     if not layers:
         return 0
+    import tensorflow as tf
+
     saved = [layer.momentum for layer in layers]
-    if reset:
-        for layer in layers:
-            layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, "float32"))
-            layer.moving_variance.assign(np.ones(layer.moving_variance.shape, "float32"))
+    means = [np.zeros(layer.moving_mean.shape, np.float64) for layer in layers]
+    variances = [np.zeros(layer.moving_variance.shape, np.float64) for layer in layers]
+    if not reset:  # the old statistics count as one batch
+        means = [layer.moving_mean.numpy().astype(np.float64) for layer in layers]
+        variances = [layer.moving_variance.numpy().astype(np.float64) for layer in layers]
     used = 0
     try:
+        # With momentum 0 a training-mode pass leaves each layer's batch statistics in its
+        # moving mean and variance; they are summed here and averaged at the end. The
+        # pass is traced once (graph mode), so this costs about one forward pass per batch.
+        for layer in layers:
+            layer.momentum = 0.0
+        forward = tf.function(lambda inputs: model(inputs, training=True), reduce_retracing=True)
         for batch in _batches(data, batch_size):
             if steps is not None and used >= steps:
                 break
-            # A cumulative average: batch k gets weight 1/(k+1); without reset, the old
-            # statistics count as one more batch.
-            seen = used if reset else used + 1
-            momentum = seen / (seen + 1)
-            for layer in layers:
-                layer.momentum = momentum
-            model(batch, training=True)  # eager: every call reads the new momentum
+            forward(batch)
+            for i, layer in enumerate(layers):
+                means[i] += layer.moving_mean.numpy()
+                variances[i] += layer.moving_variance.numpy()
             used += 1
     finally:
         for layer, value in zip(layers, saved, strict=True):
             layer.momentum = value
+    count = used + (0 if reset else 1)
+    if used:
+        for i, layer in enumerate(layers):
+            layer.moving_mean.assign((means[i] / count).astype("float32"))
+            layer.moving_variance.assign((variances[i] / count).astype("float32"))
     if used == 0:
         raise fail("data", where, "a non-empty dataset or array", "no batches")
     return used
