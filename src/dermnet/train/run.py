@@ -2,18 +2,15 @@
 
 A run folder holds everything needed to inspect, resume, evaluate and use a training run:
 
-=========================  ======================================================
-``config.json``            the :class:`RunConfig`, classes, split sizes, versions
-``split.csv``              every image with its role (train/val/test): the exact split
-``model.keras``            the best model so far (lowest validation loss)
-``last.keras``             the model after the last finished epoch, optimizer included
-``state.json``             epochs finished; whether the run is complete
-``history.csv``            one row per epoch (losses, metrics, learning rate)
-``history.png``            the training curves, redrawn after every epoch
-``metrics.json``           test-set metrics of ``model.keras`` (balanced accuracy, AUC, ...)
-``confusion_matrix.png``   the test confusion matrix
-``metadata_encoder.json``  the fitted metadata encoding (image+metadata runs only)
-=========================  ======================================================
+- ``config.json``: the :class:`RunConfig`, classes, split sizes, versions;
+- ``split.csv``: every image with its role (train/val/test), the exact split;
+- ``model.keras``: the best model so far (lowest validation loss), its BatchNorm
+  statistics re-estimated after training;
+- ``last.keras``: the model after the last finished epoch, optimizer included;
+- ``state.json``: epochs finished, and whether the run is complete;
+- ``history.csv`` and ``history.png``: one row per epoch, and the curves;
+- ``metrics.json`` and ``confusion_matrix.png``: test-set metrics of ``model.keras``;
+- ``metadata_encoder.json``: the fitted metadata encoding (image+metadata runs only).
 
 An interrupted run resumes from ``last.keras`` at the next epoch
 (``train_run(..., resume=True)``, ``dermnet train --resume``), with the same split, the
@@ -314,7 +311,7 @@ def train_run(
     from dermnet._core.seeding import seed_everything
     from dermnet.data import split
     from dermnet.train.callbacks import HistoryPlot
-    from dermnet.train.trainer import fit
+    from dermnet.train.trainer import _trains_batchnorm, fit, recalibrate_after_training
 
     run = Path(output_dir)
     started = time.perf_counter()
@@ -433,7 +430,11 @@ def train_run(
             mixed_precision=config.mixed_precision,
             log=log,
             verbose=verbose,
+            recalibrate_bn=False,  # done below, on the best model too
         )
+        if _trains_batchnorm(model):
+            used = recalibrate_after_training(model, train_ds, checkpoint=run / "model.keras")
+            log(f"Re-estimated BatchNorm statistics of model.keras from {used} batches")
     state = _read_json(run / "state.json") if (run / "state.json").is_file() else {}
     state["finished"] = True
     _write_json(run / "state.json", state)

@@ -228,6 +228,8 @@ def fit(
     strategy: tf.distribute.Strategy | None = None,
     initial_epoch: int = 0,
     steps_per_epoch: int | None = None,
+    recalibrate_bn: bool | str = "auto",
+    recalibrate_steps: int | None = 200,
 ) -> keras.callbacks.History:
     """Compile and train a classifier with Keras, with the usual extras built in.
 
@@ -285,6 +287,15 @@ def fit(
         initial_epoch: the epoch to start from (to resume a run).
         steps_per_epoch: batches per epoch; needed only for schedules when ``train`` does
             not know its length.
+        recalibrate_bn: after training, re-estimate the moving statistics of the
+            BatchNorm layers that trained from ``recalibrate_steps`` batches of ``train``
+            (:func:`dermnet.models.recalibrate_batchnorm`), also in the best ``checkpoint``.
+            ``"auto"`` (default) does it when the model has trainable BatchNorm layers;
+            ``False`` never. After a short run the moving averages lag behind the weights
+            and inference-mode predictions can collapse onto one class; this removes that
+            (measured in ``benchmarks/bench_batchnorm.py``). Costs about one forward pass
+            per batch used.
+        recalibrate_steps: at most this many batches for the re-estimation (``None``: all).
 
     Returns:
         The Keras ``History`` (per-epoch losses and metrics in ``.history``).
@@ -316,6 +327,11 @@ def fit(
     warmup_epochs = check_float(warmup_epochs, "warmup_epochs", where, low=0.0)
     early_stopping = check_int(early_stopping, "early_stopping", where, low=1, allow_none=True)
     steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", where, low=1, allow_none=True)
+    if not isinstance(recalibrate_bn, bool):
+        check_option(recalibrate_bn, ("auto",), "recalibrate_bn", where)
+    recalibrate_steps = check_int(
+        recalibrate_steps, "recalibrate_steps", where, low=1, allow_none=True
+    )
     seed = check_seed(seed, "seed", where)
     if not isinstance(model, keras.Model):
         raise fail("model", where, "a keras.Model", type(model).__name__)
@@ -437,4 +453,48 @@ def fit(
     if trained is not model:
         model.set_weights(trained.get_weights())
         history.set_model(model)
+    if recalibrate_bn is not False and _trains_batchnorm(model):
+        recalibrate_after_training(
+            model,
+            train,
+            steps=recalibrate_steps,
+            checkpoint=checkpoint,
+        )
     return history
+
+
+def _trains_batchnorm(model: Any) -> bool:
+    from dermnet.models.batchnorm import batchnorm_layers
+
+    return any(layer.trainable for layer in batchnorm_layers(model))
+
+
+def recalibrate_after_training(
+    model: Any,
+    train: Any,
+    *,
+    steps: int | None = 200,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> int:
+    """Re-estimate BatchNorm statistics of ``model``, and of the model saved at ``checkpoint``.
+
+    The checkpoint holds the best epoch's weights, whose moving statistics lag as much as
+    the final ones: its weights are loaded, recalibrated and saved again, then the model's
+    own (recalibrated) weights are put back.
+
+    Returns:
+        The number of batches used.
+    """
+    from dermnet.models.batchnorm import recalibrate_batchnorm
+
+    used = recalibrate_batchnorm(model, train, steps=steps)
+    if checkpoint is not None and Path(checkpoint).is_file():
+        final = model.get_weights()
+        model.load_weights(str(checkpoint))
+        recalibrate_batchnorm(model, train, steps=steps)
+        if str(checkpoint).endswith(".weights.h5"):
+            model.save_weights(str(checkpoint))
+        else:
+            model.save(str(checkpoint))
+        model.set_weights(final)
+    return used

@@ -46,7 +46,6 @@ register_model(
         params=3 * 3 * 3 * 32 + 32 + 3 * 3 * 32 * 64 + 64 + 3 * 3 * 64 * 128 + 128,
         description="Seed-style 3-block CNN (32-64-128), the from-scratch baseline of Kaggle "
         "skin-lesion notebooks.",
-        reference="The conv-pool CNN of Keras tutorials and Kaggle HAM10000 notebooks (no "
-        "paper)",
+        reference="The conv-pool CNN of Keras tutorials and Kaggle HAM10000 notebooks (no paper)",
     )
 )
