@@ -193,3 +193,23 @@ def test_backbone_keeps_its_name_at_any_input_size():
         model = create_model("mobilenet_v2", 2, input_shape=shape)
         assert get_backbone(model).name == "mobilenetv2_1.00_224"
         assert model.get_layer("mobilenetv2_1.00_224").get_layer("out_relu") is not None
+
+
+def test_imagenet_weights_are_asked_from_keras(monkeypatch):
+    """weights="imagenet" goes to Keras' own download (not run here: tests never download)."""
+    import keras
+
+    asked = {}
+    original = keras.applications.MobileNetV2
+
+    def fake(*args, weights=None, **kwargs):
+        asked.update(weights=weights, **kwargs)
+        return original(*args, weights=None, **kwargs)
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", fake)
+    model = create_model("mobilenet_v2", 2, input_shape=(96, 96, 3), weights="ImageNet")
+    assert asked["weights"] == "imagenet"
+    assert asked["include_top"] is False
+    assert asked["input_shape"] == (96, 96, 3)
+    assert asked["name"] == "mobilenetv2_1.00_224"
+    assert {layer.momentum for layer in batchnorm_layers(model)} == {0.99}

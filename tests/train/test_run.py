@@ -123,3 +123,87 @@ def test_bad_runs_are_explained(run, tmp_path):
         predict_run(folder, [tmp_path / "none.png"])
     with pytest.raises(MissingFileError, match="run folder"):
         evaluate_run(tmp_path / "nowhere")
+
+
+class _FakeMetadataEncoder:
+    """Stands in for dermnet.data.MetadataEncoder (issue 3), with its contract."""
+
+    def __init__(self):
+        self.dim = None
+
+    def fit(self, records):
+        assert records.role == "train"
+        self.dim = 3
+        return self
+
+    def transform(self, records):
+        import numpy as np
+
+        frame = records.frame
+        age = frame["age"].astype(float).fillna(50.0).to_numpy() / 100.0
+        male = (frame["sex"].astype(str) == "male").to_numpy(dtype=float)
+        return np.stack([age, male, 1.0 - male], axis=1).astype("float32")
+
+    def to_dict(self):
+        return {"class_name": "MetadataEncoder", "config": {}, "dim": self.dim}
+
+    @classmethod
+    def from_dict(cls, data):
+        encoder = cls()
+        encoder.dim = data["dim"]
+        return encoder
+
+
+def _fake_make_dataset(real):
+    import tensorflow as tf
+
+    def make_dataset(
+        records,
+        image_size,
+        batch_size,
+        *,
+        with_metadata=False,
+        metadata_encoder=None,
+        shuffle=False,
+        seed=None,
+        **options,
+    ):
+        if not with_metadata:
+            return real(records, image_size, batch_size, shuffle=shuffle, seed=seed, **options)
+        images = real(records, image_size, batch_size, **options).unbatch()
+        metadata = tf.data.Dataset.from_tensor_slices(metadata_encoder.transform(records))
+        ds = tf.data.Dataset.zip((images, metadata)).map(
+            lambda xy, m: ({"image": xy[0], "metadata": m}, xy[1])
+        )
+        if shuffle:
+            ds = ds.shuffle(len(records), seed=seed)
+        return ds.batch(batch_size)
+
+    return make_dataset
+
+
+def test_image_metadata_run_against_the_data_contract(tmp_path, monkeypatch):
+    import dermnet.data
+
+    monkeypatch.setattr(dermnet.data, "MetadataEncoder", _FakeMetadataEncoder, raising=False)
+    monkeypatch.setattr(dermnet.data, "make_dataset", _fake_make_dataset(dermnet.data.make_dataset))
+    config = RunConfig(sample="ham10000", image_size=32, epochs=1, metadata=True)
+    summary = train_run(config, tmp_path / "meta", log=lambda _line: None)
+    assert summary["epochs_done"] == 1
+    assert json.loads((tmp_path / "meta" / "metadata_encoder.json").read_text())["dim"] == 3
+    from dermnet.models import load_model
+
+    model = load_model(tmp_path / "meta" / "model.keras")
+    assert [t.name for t in model.inputs] == ["image", "metadata"]
+    assert model.get_layer("metadata").output.shape[-1] == 3
+    assert evaluate_run(tmp_path / "meta").balanced_accuracy >= 0.0
+    with pytest.raises(ParameterError, match="uses patient metadata"):
+        predict_run(tmp_path / "meta", [sample_path("ham10000") / "images"])
+
+
+def test_metadata_run_without_the_encoder_is_explained(tmp_path, monkeypatch):
+    import dermnet.data
+
+    monkeypatch.setattr(dermnet.data, "MetadataEncoder", None, raising=False)  # absent
+    with pytest.raises(ParameterError, match=r"needs dermnet\.data\.MetadataEncoder"):
+        train_run(RunConfig(sample="ham10000", metadata=True), tmp_path / "m")

@@ -454,12 +454,11 @@ def fit(
         model.set_weights(trained.get_weights())
         history.set_model(model)
     if recalibrate_bn is not False and _trains_batchnorm(model):
-        recalibrate_after_training(
-            model,
-            train,
-            steps=recalibrate_steps,
-            checkpoint=checkpoint,
-        )
+        steps = recalibrate_steps
+        cardinality = getattr(train, "cardinality", None)
+        if steps is None and cardinality is not None and int(cardinality().numpy()) < 0:
+            steps = steps_per_epoch or 200  # an endless dataset: bound the pass
+        recalibrate_after_training(model, train, steps=steps, checkpoint=checkpoint)
     return history
 
 
