@@ -55,30 +55,50 @@ class EpochLogger(keras.callbacks.Callback):
 
 
 class HistoryPlot(keras.callbacks.Callback):
-    """Redraw the training curves to a PNG after every epoch (so a long run can be watched).
+    """Redraw the training curves to a PNG during training (so a long run can be watched).
+
+    Drawing takes about a second, so the figure is redrawn after an epoch only when
+    ``min_interval`` seconds have passed since the last drawing, and always at the end of
+    training: with short epochs the cost stays bounded.
 
     Args:
         path: the PNG file to (over)write.
         initial: history of earlier epochs (a resumed run), ``{metric: [values]}``.
+        min_interval: least seconds between two drawings during training.
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
         initial: Mapping[str, Sequence[float]] | None = None,
+        min_interval: float = 30.0,
     ) -> None:
         super().__init__()
         self.path = Path(path)
         self.history: dict[str, list[float]] = {k: list(v) for k, v in (initial or {}).items()}
+        self.min_interval = float(min_interval)
+        self._drawn = -float("inf")
+        self._pending = False
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        from dermnet.metrics import figure_to_png, plot_history
-
         for key, value in (logs or {}).items():
             try:
                 self.history.setdefault(key, []).append(float(value))
             except (TypeError, ValueError):
                 continue
+        self._pending = True
+        if time.perf_counter() - self._drawn >= self.min_interval:
+            self._draw()
+
+    def on_train_end(self, logs: Any = None) -> None:
+        if self._pending:
+            self._draw()
+
+    def _draw(self) -> None:
+        from dermnet.metrics import figure_to_png, plot_history
+
         figure = plot_history(self.history)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_bytes(figure_to_png(figure))
+        self._drawn = time.perf_counter()
+        self._pending = False
