@@ -125,10 +125,27 @@ def test_seed_makes_runs_repeatable():
     assert results[0] == results[1]
 
 
-def test_mixed_precision_trains_a_clone_and_copies_the_weights_back():
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_a_clone_and_copies_the_weights_back(policy):
+    import keras
+
+    seen = {}
+
+    class Inspect(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            backbone = self.model.get_layer("simple_cnn")
+            seen["compute"] = backbone.get_layer("block1_conv").compute_dtype
+            seen["output"] = self.model.get_layer("predictions").compute_dtype
+            seen["optimizer"] = type(self.model.optimizer).__name__
+
     model = create_model("simple_cnn", 2, input_shape=(16, 16, 3))
     before = [w.numpy() for w in model.weights]
-    history = fit(model, _toy(n=32), epochs=1, mixed_precision="mixed_bfloat16", verbose=0)
+    history = fit(
+        model, _toy(n=32), epochs=1, mixed_precision=policy, callbacks=[Inspect()], verbose=0
+    )
+    assert seen["compute"] == policy.split("_")[1]  # the clone computed in half precision
+    assert seen["output"] == "float32"  # the softmax stays float32
+    assert (seen["optimizer"] == "LossScaleOptimizer") == (policy == "mixed_float16")
     assert history.model is model
     assert model.get_layer("simple_cnn").get_layer("block1_conv").dtype_policy.name == "float32"
     after = [w.numpy() for w in model.weights]
