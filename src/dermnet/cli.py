@@ -372,12 +372,177 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- train / evaluate / predict --------------------------------------------------------------
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {value}")
+    return value
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model on a dataset and write a run folder (resumable)",
+        description="Train a registered model on a registered dataset (or a bundled sample), "
+        "split by lesion/patient, with balanced class weights, a best-model checkpoint, CSV "
+        "history and curves; then evaluate it on the test split. The run folder (--output) "
+        "holds config.json, split.csv, model.keras, last.keras, history.csv, history.png and "
+        "metrics.json. --resume continues an interrupted run.",
+    )
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--dataset", help="registered dataset name (see dermnet info)")
+    data.add_argument("--sample", help="a bundled sample instead: ham10000 or malaria")
+    p.add_argument("--root", help="the dataset's folder (with --dataset)")
+    p.add_argument("--model", default="simple_cnn", help="model name (default: %(default)s)")
+    p.add_argument("--weights", default=None, help="none (default), imagenet, or a weights file")
+    p.add_argument("--image-size", type=_positive_int, default=None, help="input size in pixels")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="default: 10")
+    p.add_argument("--lr", type=_positive_float, default=1e-3, help="default: %(default)s")
+    p.add_argument(
+        "--schedule",
+        choices=("constant", "cosine", "plateau"),
+        default="constant",
+        help="learning-rate schedule (default: %(default)s)",
+    )
+    p.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up epochs")
+    p.add_argument("--early-stopping", type=_positive_int, default=None, help="patience")
+    p.add_argument("--dropout", type=_fraction, default=0.2, help="default: %(default)s")
+    p.add_argument(
+        "--class-weights", choices=("balanced", "none"), default="balanced", help="loss weights"
+    )
+    p.add_argument("--test-size", type=_fraction, default=0.2, help="default: %(default)s")
+    p.add_argument("--val-size", type=_fraction, default=0.15, help="default: %(default)s")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--metadata", action="store_true", help="also use patient metadata")
+    p.add_argument(
+        "--binary-output", choices=("softmax", "sigmoid"), default="softmax", help="2 classes"
+    )
+    p.add_argument("--mixed-precision", action="store_true", help="mixed-precision training")
+    p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
+    p.add_argument("--output", "-o", default=None, help="run folder (default: runs/<model>)")
+    p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue this run")
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-epoch lines")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from dermnet.train.run import RunConfig, train_run
+
+    log: Callable[[str], None] = (
+        (lambda _m: None) if args.quiet else (lambda m: print(m, flush=True))
+    )
+    if args.resume is not None:
+        summary = train_run(None, args.resume, resume=True, epochs=args.epochs, log=log)
+    else:
+        if args.dataset is None and args.sample is None:
+            print(
+                "dermnet train: error: give --dataset NAME --root DIR, or --sample NAME",
+                file=sys.stderr,
+            )
+            return 2
+        weights = None if args.weights in (None, "none", "None") else args.weights
+        config = RunConfig(
+            model=args.model,
+            dataset=args.dataset,
+            root=args.root,
+            sample=args.sample,
+            weights=weights,
+            image_size=args.image_size,
+            batch_size=args.batch_size,
+            epochs=args.epochs or 10,
+            learning_rate=args.lr,
+            lr_schedule=args.schedule,
+            warmup_epochs=args.warmup_epochs,
+            early_stopping=args.early_stopping,
+            dropout=args.dropout,
+            class_weights=args.class_weights,
+            test_size=args.test_size,
+            val_size=args.val_size,
+            seed=args.seed,
+            metadata=args.metadata,
+            binary_output=args.binary_output,
+            mixed_precision=args.mixed_precision,
+            cache=args.cache,
+        )
+        summary = train_run(config, args.output or os.path.join("runs", args.model), log=log)
+    if args.quiet:
+        print(json.dumps(summary))
+    return 0
+
+
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a run's model on its test (or validation) split",
+        description="Load RUN_DIR/model.keras and score it on the run's own held-out split "
+        "(from split.csv); print the report and write metrics.json.",
+    )
+    p.add_argument("run_dir", help="a run folder written by dermnet train")
+    p.add_argument("--split", choices=("test", "val"), default="test", help="default: test")
+    p.add_argument("--model-file", default="model.keras", help="model.keras or last.keras")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from dermnet.train.run import evaluate_run
+
+    report = evaluate_run(args.run_dir, args.split, model_file=args.model_file)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
+    return 0
+
+
+def _add_predict(sub: Any) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict images with a run's model",
+        description="Classify image files and folders (searched recursively) with "
+        "RUN_DIR/model.keras, preprocessed as in training; write or print a CSV with the "
+        "predicted class and one probability per class.",
+    )
+    p.add_argument("run_dir", help="a run folder written by dermnet train")
+    p.add_argument("images", nargs="+", help="image files and/or folders")
+    p.add_argument("--output", "-o", default=None, help="CSV file (default: print)")
+    p.add_argument("--model-file", default="model.keras", help="model.keras or last.keras")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from dermnet.train.run import predict_run
+
+    table = predict_run(
+        args.run_dir, args.images, model_file=args.model_file, batch_size=args.batch_size
+    )
+    if args.output:
+        table.to_csv(args.output, index=False)
+        print(f"{len(table)} predictions written to {args.output}")
+    else:
+        print(table.to_csv(index=False), end="")
+    return 0
+
+
 _COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]] = {
     "demo": (_add_demo, _cmd_demo),
     "describe": (_add_describe, _cmd_describe),
     "explain": (_add_explain, _cmd_explain),
     "info": (_add_info, _cmd_info),
     "preprocess": (_add_preprocess, _cmd_preprocess),
+    "train": (_add_train, _cmd_train),
+    "evaluate": (_add_evaluate, _cmd_evaluate),
+    "predict": (_add_predict, _cmd_predict),
 }
 
 

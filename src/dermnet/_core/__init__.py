@@ -7,6 +7,7 @@ from dermnet._core.config import ConfigMixin
 from dermnet._core.errors import (
     DataError,
     DermnetError,
+    ExportError,
     LeakageError,
     MissingFileError,
     OptionalDependencyError,
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigMixin",
     "DataError",
     "DermnetError",
+    "ExportError",
     "LeakageError",
     "MissingFileError",
     "OptionalDependencyError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DataError",
     "DermnetError",
+    "ExportError",
     "LeakageError",
     "LeakageWarning",
     "MissingFileError",
@@ -58,3 +59,7 @@ class MissingFileError(DermnetError, FileNotFoundError):
 
 class OptionalDependencyError(DermnetError, ImportError):
     """An optional dependency is missing; the message says how to install it."""
+
+
+class ExportError(DermnetError, RuntimeError):
+    """A model export failed, or the exported model's outputs differ from the model's."""

@@ -1,15 +1,31 @@
-"""Training on top of every other layer: `fit` and the end-to-end demo."""
+"""Training on top of every other layer: `fit`, fine-tuning recipes, schedules, callbacks,
+run folders (``dermnet train/evaluate/predict``) and the end-to-end demo.
+"""
 
 from typing import TYPE_CHECKING
 
 from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
+    from dermnet.train.callbacks import EpochLogger, HistoryPlot
     from dermnet.train.demo import run_demo
+    from dermnet.train.recipes import FineTuneResult, fine_tune
+    from dermnet.train.run import RunConfig, evaluate_run, predict_run, train_run
+    from dermnet.train.schedules import LinearWarmup, WarmupCosine
     from dermnet.train.trainer import fit
 
 __all__ = [
+    "EpochLogger",
+    "FineTuneResult",
+    "HistoryPlot",
+    "LinearWarmup",
+    "RunConfig",
+    "WarmupCosine",
+    "evaluate_run",
+    "fine_tune",
     "fit",
+    "predict_run",
     "run_demo",
+    "train_run",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __all__)

@@ -3,6 +3,16 @@
 Builders import Keras only when called, so listing models stays cheap.
 """
 
-from dermnet.models.zoo import simple_cnn
+from dermnet.models.zoo import (
+    compact_cnn,
+    convnext,
+    densenet,
+    efficientnet,
+    inception,
+    mobilenet,
+    resnet,
+    simple_cnn,
+    vgg,
+)
 
 __all__: list[str] = []

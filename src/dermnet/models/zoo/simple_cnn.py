@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dermnet.models.registry import register_model
 from dermnet.models.spec import ModelSpec
 
 
-def build_simple_cnn(input_shape: tuple[int, int, int], weights: str | None = None) -> Any:
+def build_simple_cnn(
+    input_shape: tuple[int, int, int], weights: str | os.PathLike[str] | None = None
+) -> Any:
     """Three conv blocks (32, 64, 128 filters; conv-ReLU-max-pool), no BatchNorm.
 
     The output is the last block's 4-D feature map (``block3_conv`` feeds its pooling).
-    ``weights`` must be ``None``: this model has no pretrained weights.
+    ``weights`` is ``None`` (this model has no pretrained weights) or a path to a
+    ``.weights.h5`` file of this backbone.
     """
     import keras
 
@@ -23,7 +27,10 @@ def build_simple_cnn(input_shape: tuple[int, int, int], weights: str | None = No
             filters, 3, padding="same", activation="relu", name=f"block{i}_conv"
         )(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-    return keras.Model(inputs, x, name="simple_cnn")
+    model = keras.Model(inputs, x, name="simple_cnn")
+    if weights is not None:
+        model.load_weights(os.fspath(weights))
+    return model
 
 
 register_model(
@@ -39,5 +46,6 @@ register_model(
         params=3 * 3 * 3 * 32 + 32 + 3 * 3 * 32 * 64 + 64 + 3 * 3 * 64 * 128 + 128,
         description="Seed-style 3-block CNN (32-64-128), the from-scratch baseline of Kaggle "
         "skin-lesion notebooks.",
+        reference="The conv-pool CNN of Keras tutorials and Kaggle HAM10000 notebooks (no paper)",
     )
 )
