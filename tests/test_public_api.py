@@ -145,6 +145,7 @@ EXPECTED = {
         "balanced_dataset",
         "class_weights",
         "ensure_training_split",
+        "logit_adjust",
         "oversample",
         "resample",
         "resample_indices",
@@ -226,6 +227,7 @@ EXPECTED = {
         "write_explanations",
     ],
     "dermnet.train": [
+        "TTA_TRANSFORMS",
         "EpochLogger",
         "FineTuneResult",
         "HistoryPlot",
@@ -236,6 +238,7 @@ EXPECTED = {
         "fine_tune",
         "fit",
         "predict_run",
+        "predict_tta",
         "run_demo",
         "train_run",
     ],

@@ -39,6 +39,7 @@ from dermnet.models.spec import PREPROCESSING_MODES
 BACKBONES = {
     "simple_cnn": "simple_cnn",
     "compact_cnn": "compact_cnn",
+    "fast_cnn": "fast_cnn",
     "mobilenet_v2": "mobilenetv2_1.00_224",
     "mobilenet_v3_small": "MobileNetV3Small",
     "mobilenet_v3_large": "MobileNetV3Large",
@@ -101,7 +102,7 @@ def test_guard_every_registered_model_is_listed_here():
     assert sorted(BACKBONES) == list_models(), (
         "Add new models to BACKBONES in tests/models/test_zoo.py (with their backbone name)."
     )
-    assert len(list_models()) >= 31
+    assert len(list_models()) >= 32
     for deep, sibling in SIBLINGS.items():
         assert sibling in BACKBONES
         assert sibling not in SIBLINGS

@@ -1,5 +1,6 @@
 """Imbalanced data: class weights, leakage-guarded over/undersampling (on records and as a
-balanced ``tf.data`` stream), focal and class-balanced losses, and threshold tuning.
+balanced ``tf.data`` stream), focal and class-balanced losses, post-hoc logit adjustment
+and threshold tuning.
 
 Importing this package does not import TensorFlow; names load on first use.
 """
@@ -10,6 +11,7 @@ from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
     from dermnet._core.errors import LeakageWarning
+    from dermnet.imbalance.adjust import logit_adjust
     from dermnet.imbalance.guard import ensure_training_split
     from dermnet.imbalance.losses import BinaryFocalLoss, CategoricalFocalLoss, ClassBalancedLoss
     from dermnet.imbalance.sampling import oversample, resample, resample_indices, undersample
@@ -26,6 +28,7 @@ __all__ = [
     "balanced_dataset",
     "class_weights",
     "ensure_training_split",
+    "logit_adjust",
     "oversample",
     "resample",
     "resample_indices",

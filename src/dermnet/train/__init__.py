@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from dermnet.train.run import RunConfig, evaluate_run, predict_run, train_run
     from dermnet.train.schedules import LinearWarmup, WarmupCosine
     from dermnet.train.trainer import fit
+    from dermnet.train.tta import TTA_TRANSFORMS, predict_tta
 
 __all__ = [
+    "TTA_TRANSFORMS",
     "EpochLogger",
     "FineTuneResult",
     "HistoryPlot",
@@ -25,6 +27,7 @@ __all__ = [
     "fine_tune",
     "fit",
     "predict_run",
+    "predict_tta",
     "run_demo",
     "train_run",
 ]

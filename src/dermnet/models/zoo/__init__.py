@@ -8,6 +8,7 @@ from dermnet.models.zoo import (
     convnext,
     densenet,
     efficientnet,
+    fast_cnn,
     inception,
     mobilenet,
     resnet,

@@ -1,0 +1,81 @@
+import keras
+import numpy as np
+import pytest
+
+from dermnet import ParameterError
+from dermnet.train import TTA_TRANSFORMS, predict_tta
+
+
+def _corner_model(size=4):
+    """Output depends only on the top-left pixel: its value and its complement, softmaxed."""
+    inputs = keras.Input((size, size, 1), name="image")
+    corner = keras.layers.Lambda(lambda x: x[:, 0, 0, :])(inputs)
+    both = keras.layers.Concatenate()([corner, -corner])
+    return keras.Model(inputs, keras.layers.Softmax()(both))
+
+
+def _softmax2(v):
+    e = np.exp(np.stack([v, -v], axis=1))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_dihedral_views_average_the_four_corners_twice():
+    x = np.zeros((2, 4, 4, 1), "float32")
+    x[0, 0, 0], x[0, 0, 3], x[0, 3, 0], x[0, 3, 3] = 1.0, 2.0, 3.0, 4.0
+    x[1, 0, 0] = 5.0
+    got = predict_tta(_corner_model(), x, transforms="dihedral", batch_size=1)
+    # each corner reaches the top-left under exactly two of the eight symmetries
+    want0 = _softmax2(np.array([1.0, 2.0, 3.0, 4.0])).mean(0)
+    want1 = _softmax2(np.array([5.0, 0.0, 0.0, 0.0])).mean(0)
+    np.testing.assert_allclose(got, np.stack([want0, want1]), atol=1e-6)
+    assert got.dtype == np.float32
+    assert got.shape == (2, 2)
+
+
+def test_flips_and_none():
+    x = np.zeros((1, 4, 6, 1), "float32")  # non-square works with flips
+    x[0, 0, 0], x[0, 0, 5], x[0, 3, 0], x[0, 3, 5] = 1.0, 2.0, 3.0, 4.0
+    inputs = keras.Input((4, 6, 1))
+    corner = keras.layers.Lambda(lambda t: t[:, 0, 0, :])(inputs)
+    model = keras.Model(
+        inputs, keras.layers.Softmax()(keras.layers.Concatenate()([corner, -corner]))
+    )
+    flips = predict_tta(model, x, transforms="flips")
+    np.testing.assert_allclose(
+        flips[0], _softmax2(np.array([1.0, 2.0, 3.0, 4.0])).mean(0), atol=1e-6
+    )
+    plain = predict_tta(model, x, transforms="none")
+    np.testing.assert_allclose(plain[0], _softmax2(np.array([1.0]))[0], atol=1e-6)
+    assert TTA_TRANSFORMS == {"none": 1, "flips": 4, "dihedral": 8}
+
+
+def test_dict_inputs_transform_only_the_image():
+    image = keras.Input((4, 4, 1), name="image")
+    meta = keras.Input((1,), name="metadata")
+    corner = keras.layers.Lambda(lambda t: t[:, 0, 0, :])(image)
+    score = keras.layers.Add()([corner, meta])
+    model = keras.Model(
+        {"image": image, "metadata": meta},
+        keras.layers.Softmax()(keras.layers.Concatenate()([score, -score])),
+    )
+    x = np.zeros((1, 4, 4, 1), "float32")
+    x[0, 3, 3] = 2.0
+    m = np.array([[1.0]], "float32")
+    got = predict_tta(model, {"image": x, "metadata": m}, transforms="dihedral")
+    want = _softmax2(np.array([1.0, 1.0, 1.0, 3.0])).mean(0)  # metadata added to each view
+    np.testing.assert_allclose(got[0], want, atol=1e-6)
+
+
+def test_bad_input():
+    model = _corner_model()
+    x = np.zeros((1, 4, 4, 1), "float32")
+    with pytest.raises(ParameterError, match="'transforms'"):
+        predict_tta(model, x, transforms="rotate")
+    with pytest.raises(ParameterError, match="square"):
+        predict_tta(model, np.zeros((1, 4, 6, 1), "float32"))
+    with pytest.raises(ParameterError, match=r"\(N, H, W, C\)"):
+        predict_tta(model, np.zeros((4, 4, 1), "float32"))
+    with pytest.raises(ParameterError, match="'image' entry"):
+        predict_tta(model, {"pixels": x})
+    with pytest.raises(ParameterError, match="'batch_size'"):
+        predict_tta(model, x, batch_size=0)
