@@ -47,8 +47,13 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", type=Path, help=f"HAM10000 folder (default: {DEFAULT_ROOT})")
     p.add_argument("--quick", action="store_true", help="small subset, 64 px, 2 epochs (CI)")
-    p.add_argument("--output", type=Path, default=Path("runs/ham10000_7class"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("runs/ham10000_7class"),
+        help="output folder (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and batches")
     p.add_argument("--epochs", type=int, help="epochs per model (default 30; quick 2)")
     p.add_argument("--image-size", type=int, help="MobileNetV2 input (default 224; quick 64)")
     p.add_argument(

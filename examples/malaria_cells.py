@@ -43,8 +43,13 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", type=Path, help=f"malaria folder (default: {DEFAULT_ROOT})")
     p.add_argument("--quick", action="store_true", help="6 epochs, 48 px (CI)")
-    p.add_argument("--output", type=Path, default=Path("runs/malaria_cells"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("runs/malaria_cells"),
+        help="output folder (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and batches")
     p.add_argument("--epochs", type=int, help="most epochs (default 50; quick 6)")
     p.add_argument("--patience", type=int, help="early-stopping patience (default 5; quick 2)")
     p.add_argument("--image-size", type=int, help="input size (default 64; quick 48)")
