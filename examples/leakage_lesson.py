@@ -180,9 +180,9 @@ def plot_arms(arms: dict):
         err = np.abs(np.array([r[k]["ci95"] for k in keys]).T - vals)
         ax.bar(x, vals, 0.27, yerr=err, capsize=3, label=r["protocol"])
     ax.set_xticks(range(len(keys)), ["accuracy", "balanced accuracy", "macro AUC"])
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.2)
     ax.set_title("Same model, three protocols (test set, 95% bootstrap CI)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", ncol=3)
     fig.tight_layout()
     return fig
 
