@@ -44,7 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", type=Path, help=f"HAM10000 folder (default: {DATA} if present)")
     p.add_argument("--quick", action="store_true", help="small subset, 2 epochs (a smoke run)")
-    p.add_argument("--output", type=Path, default=Path("runs/leakage_lesson"), help="folder")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("runs/leakage_lesson"),
+        help="output folder (default runs/leakage_lesson)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of splits, weights and shuffles")
     p.add_argument("--epochs", type=int, help="epochs per arm (default 10; 2 with --quick)")
     p.add_argument("--image-size", type=int, help="input size (default 64; 32 with --quick)")
@@ -120,11 +125,10 @@ def run_arm(arm: str, records, args: argparse.Namespace) -> tuple[dict, object]:
     size = (args.image_size, args.image_size)
     seed_everything(args.seed)  # the same initial weights in every arm
     model = models.create_model(args.model, records.num_classes, input_shape=(*size, 3))
-    kw = {"cache": True}
     history = train.fit(
         model,
-        make_dataset(tr, size, 64, shuffle=True, seed=args.seed, **kw),
-        make_dataset(va, size, 128, **kw),
+        make_dataset(tr, size, 64, shuffle=True, seed=args.seed, cache=True),
+        make_dataset(va, size, 128, cache=True),
         epochs=args.epochs,
         class_weight=imbalance.class_weights(tr),
         seed=args.seed,

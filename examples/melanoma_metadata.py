@@ -50,10 +50,22 @@ QUICK_NOTE = (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", choices=("ham10000", "isic2020"), default="ham10000")
+    p.add_argument(
+        "--dataset",
+        choices=("ham10000", "isic2020"),
+        default="ham10000",
+        help="HAM10000 (mel vs rest) or ISIC 2020 (malignant vs benign)",
+    )
     p.add_argument("--root", type=Path, help=f"dataset folder (default: {SHARED}/ham10000)")
-    p.add_argument("--quick", action="store_true", help="tiny subset, smallest input, 1 epoch")
-    p.add_argument("--output", type=Path, default=Path("runs/melanoma_metadata"))
+    p.add_argument(
+        "--quick", action="store_true", help="tiny subset, small input, 1 epoch (a smoke run)"
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("runs/melanoma_metadata"),
+        help="output folder (default runs/melanoma_metadata)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of split, weights, shuffles")
     p.add_argument("--epochs", type=int, help="epochs per arm (default 10; 1 with --quick)")
     p.add_argument(
@@ -62,7 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="input size (default: the model's own; with --quick its minimum, at least 32)",
     )
     p.add_argument(
-        "--model", help="image backbone (default xception; simple_cnn with --quick, see QUICK_NOTE)"
+        "--model",
+        help="image backbone (default xception; simple_cnn with --quick: see the tutorial)",
     )
     p.add_argument(
         "--weights",
