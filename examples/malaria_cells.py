@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,6 @@ DOWNLOAD = (
     "malaria-datasheet.html and pass --root: the folder holding cell_images/ or the two "
     "class folders Parasitized/ and Uninfected/."
 )
-SLIDE = re.compile(r"^(C\d+)")  # C<n>: the smear (one patient); P<m> follows when known
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,7 +55,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_records(args: argparse.Namespace):
-    """The cells, with a ``slide`` group column read from the file names."""
+    """The cells, with the ``slide_id`` group column that load_malaria reads from file names."""
     from dermnet import data
 
     root = args.root or (DEFAULT_ROOT if DEFAULT_ROOT.is_dir() else None)
@@ -71,13 +69,10 @@ def load_records(args: argparse.Namespace):
             records, source = data.load_malaria(root), f"NIH malaria cells at {root}"
         except (FileNotFoundError, ValueError) as exc:
             sys.exit(f"error: cannot load malaria cells from {root}: {exc}\n{DOWNLOAD}")
-    frame = records.frame.copy()
-    names = frame["image_path"].map(lambda p: Path(p).name)
-    slide = names.str.extract(SLIDE, expand=False)
-    unmatched = int(slide.isna().sum())
-    frame["slide"] = slide.fillna("file:" + names)  # no slide id: the cell is its own group
-    grouped = data.Records(frame, records.classes, name=records.name, group_cols=("slide",))
-    return grouped, source, unmatched
+    # load_malaria reads the smear id (C<n>) from each file name into the group column
+    # ``slide_id``; a name without one is its own group, "file:<name>"
+    unmatched = sum(str(g).startswith("file:") for g in records.groups("slide_id"))
+    return records, source, unmatched
 
 
 def main() -> None:
@@ -98,9 +93,9 @@ def main() -> None:
 
     # 1. Split by slide: no smear contributes cells to two parts.
     records, source, unmatched = load_records(args)
-    per_slide = records.frame.groupby("slide")["label"].nunique()
+    per_slide = records.frame.groupby("slide_id")["label"].nunique()
     found = {
-        "group_by": "slide",
+        "group_by": "slide_id",
         "slides": len(per_slide),
         "slides_with_both_classes": int((per_slide > 1).sum()),
         "names_without_slide_id": unmatched,
@@ -163,7 +158,9 @@ def main() -> None:
         "specificity": entry(f"specificity[{positive}]", report.per_class[positive]["specificity"]),
     }
     roles = [p.frame.assign(role=r) for r, p in zip(("train", "val", "test"), parts, strict=True)]
-    pd.concat(roles)[["image_id", "slide", "label", "role"]].to_csv(out / "split.csv", index=False)
+    pd.concat(roles)[["image_id", "slide_id", "label", "role"]].to_csv(
+        out / "split.csv", index=False
+    )
     predictions = parts.test.frame[["image_id", "label"]].assign(**{f"p_{positive}": scores[:, 0]})
     predictions.to_csv(out / "predictions.csv", index=False)
     elapsed = round(time.perf_counter() - started, 1)

@@ -78,9 +78,11 @@ def test_image_folder_and_malaria_layout_ignore_thumbs_db(tmp_path, write_image)
         for i in range(2):
             write_image(tmp_path / "cell_images" / cls / f"{cls}_{i}.png", PIXEL)
         (tmp_path / "cell_images" / cls / "Thumbs.db").write_bytes(b"junk")
-    rec = load_malaria(tmp_path)
+    with pytest.warns(UserWarning, match=r"4 of 4 file names .* slide id"):
+        rec = load_malaria(tmp_path)
     assert len(rec) == 4
     assert rec.class_counts() == {"Parasitized": 2, "Uninfected": 2}
+    assert rec.groups("slide_id")[0] == "file:Parasitized_0.png"
     generic = load_image_folder(tmp_path / "cell_images")
     assert generic.classes == ("Parasitized", "Uninfected")
 
@@ -116,9 +118,32 @@ def test_real_ham10000_counts():
 
 
 @pytest.mark.slow
+def test_malaria_slide_ids_from_nih_file_names(tmp_path, write_image):
+    names = {
+        "Parasitized": [
+            "C100P61ThinF_IMG_20150918_144348_cell_40.png",
+            "C7NthinF_IMG_1_cell_2.png",
+        ],
+        "Uninfected": ["C100P61ThinF_IMG_20150918_150000_cell_3.png", "C8P9_cell_1.png"],
+    }
+    for cls, files in names.items():
+        for name in files:
+            write_image(tmp_path / cls / name, PIXEL)
+    rec = load_malaria(tmp_path)
+    assert rec.group_cols == ("slide_id",)
+    files = rec.frame["image_path"].map(lambda p: p.split("/")[-1])
+    by_file = dict(zip(files, rec.groups(), strict=True))
+    assert by_file["C100P61ThinF_IMG_20150918_144348_cell_40.png"] == "C100"
+    assert by_file["C100P61ThinF_IMG_20150918_150000_cell_3.png"] == "C100"
+    assert by_file["C7NthinF_IMG_1_cell_2.png"] == "C7"
+    assert by_file["C8P9_cell_1.png"] == "C8"
+
+
+@pytest.mark.slow
 def test_real_malaria_counts():
     rec = load_malaria(shared_dataset("malaria_rgb"))
     assert rec.class_counts() == {"Parasitized": 100, "Uninfected": 100}
+    assert len(set(rec.groups("slide_id"))) == 108  # smears C<n>; none unmatched
 
 
 def test_ham10000_metadata_subset_csv_and_check_files_false(tmp_path, write_image):
@@ -171,7 +196,8 @@ def test_malaria_nested_kaggle_layout_palette_and_rgba(tmp_path, write_image):
     write_image(base / "Parasitized" / "p1.png", PIXEL, mode="RGBA")
     write_image(base / "Uninfected" / "u0.png", PIXEL)
     (base / "Uninfected" / "notes.txt").write_text("not an image")
-    rec = load_malaria(tmp_path, verify=True)
+    with pytest.warns(UserWarning, match="slide id"):
+        rec = load_malaria(tmp_path, verify=True)
     assert rec.class_counts() == {"Parasitized": 2, "Uninfected": 1}
     assert rec.frame["image_id"].tolist() == ["Parasitized/p0", "Parasitized/p1", "Uninfected/u0"]
 

@@ -72,11 +72,11 @@ def test_no_slide_is_shared_between_the_parts(quick_run: Path) -> None:
     result = json.loads((quick_run / "metrics.json").read_text())
     assert result["data"]["shared_slides"] == {"train_val": 0, "train_test": 0, "val_test": 0}
     split = pd.read_csv(quick_run / "split.csv")
-    assert split.groupby("slide")["role"].nunique().max() == 1
+    assert split.groupby("slide_id")["role"].nunique().max() == 1
     names = split["image_id"].map(lambda p: Path(p).name)
     slides = names.map(lambda n: re.match(r"C\d+", n).group(0))
-    assert (slides == split["slide"]).all()
-    assert result["data"]["groups"]["slides"] == split["slide"].nunique()
+    assert (slides == split["slide_id"]).all()
+    assert result["data"]["groups"]["slides"] == split["slide_id"].nunique()
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -416,6 +417,12 @@ def load_malaria(
     class) are ignored. Classes, in this order: ``Parasitized, Uninfected``. Palette and
     RGBA PNGs (some of the originals) are decoded to RGB by :func:`make_dataset`.
 
+    The group column is ``slide_id``, read from the NIH file names:
+    ``C100P61ThinF_IMG_20150918_144348_cell_40.png`` is a cell of smear ``C100`` (patient
+    ``P61``). Cells of one smear share the patient, the staining and the microscope, so
+    :func:`split` keeps them on one side. A file name without a ``C<n>`` prefix becomes its
+    own group (``file:<name>``), and a warning counts such names.
+
     Args:
         root: the dataset folder.
         on_error: ``"raise"`` or ``"skip"`` for unreadable images (with ``verify``).
@@ -427,8 +434,9 @@ def load_malaria(
 
     Example:
         >>> from dermnet.data import sample_path
-        >>> len(load_malaria(sample_path("malaria")))
-        200
+        >>> cells = load_malaria(sample_path("malaria"))
+        >>> len(cells), cells.group_cols, len(set(cells.groups("slide_id")))
+        (200, ('slide_id',), 108)
     """
     root = check_path(root, "root", "load_malaria", kind="dir", what="malaria folder")
     if (root / "cell_images").is_dir():
@@ -441,9 +449,22 @@ def load_malaria(
             "by hand from https://lhncbc.nlm.nih.gov/LHC-research/LHC-projects/image-processing/"
             "malaria-datasheet.html and unpack it there."
         )
-    return load_image_folder(
+    records = load_image_folder(
         root, classes=MALARIA_CLASSES, name="malaria", on_error=on_error, verify=verify
     )
+    frame = records.frame.copy()
+    names = frame["image_path"].map(lambda p: Path(p).name)
+    slide = names.str.extract(r"^(C\d+)", expand=False)
+    missing = int(slide.isna().sum())
+    if missing:
+        warnings.warn(
+            f"load_malaria: {missing} of {len(frame)} file names under {root} do not start "
+            f"with a slide id (C<n>), e.g. {names[slide.isna()].iloc[0]!r}; each of them is "
+            "its own group in 'slide_id'.",
+            stacklevel=2,
+        )
+    frame["slide_id"] = slide.fillna("file:" + names)
+    return Records(frame, records.classes, name="malaria", group_cols=("slide_id",))
 
 
 # -- any CSV --------------------------------------------------------------------------------
