@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,25 +11,15 @@ import pandas as pd
 import pytest
 
 from tests.conftest import shared_dataset
+from tests.examples.conftest import run_example
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "melanoma_metadata.py"
 ARMS = ["none + image only", "none + metadata", "hsv_blur + image only", "hsv_blur + metadata"]
 
 
-def run_script(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("MPLBACKEND", "Agg")
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def run_script(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return run_example(SCRIPT, *args, timeout=timeout)
 
 
 def check_common(result: dict, out: Path) -> None:
