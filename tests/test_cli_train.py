@@ -30,7 +30,7 @@ def test_train_writes_a_run_folder_and_resumes(run_dir, capsys):
 def test_evaluate_prints_the_report(run_dir, capsys):
     assert main(["evaluate", str(run_dir)]) == 0
     out = capsys.readouterr().out
-    assert "balanced_accuracy" in out
+    assert "balanced accuracy" in out  # the markdown report
     assert "Parasitized" in out
     assert main(["evaluate", str(run_dir), "--split", "val", "--json"]) == 0
     assert "confusion_matrix" in json.loads(capsys.readouterr().out)
