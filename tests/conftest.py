@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,34 @@ def shared_dataset(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"real data folder {path} is absent (it exists only beside the dev checkout)")
     return path
+
+
+def _refuse_remote(original):
+    def connect(sock: socket.socket, address, *args, **kwargs):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                local = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                local = host == "localhost"
+            if not local:
+                raise RuntimeError(
+                    f"a test tried to connect to {address!r}: tests must never download data "
+                    "or weights (use weights=None or a local file)"
+                )
+        return original(sock, address, *args, **kwargs)
+
+    return connect
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """Every in-process network connection except loopback fails: nothing downloads."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(socket.socket, "connect", _refuse_remote(socket.socket.connect))
+    patch.setattr(socket.socket, "connect_ex", _refuse_remote(socket.socket.connect_ex))
+    yield
+    patch.undo()
 
 
 @pytest.fixture

@@ -1,29 +1,19 @@
 """benchmarks/accuracy.py --quick: the whole benchmark path on a small subset of HAM10000."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dermnet.models import load_model
 from tests.conftest import shared_dataset
+from tests.examples.conftest import run_example
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(*args, cwd=REPO):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)]))
-    return subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "accuracy.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def _run(*args):
+    return run_example(REPO / "benchmarks" / "accuracy.py", *args)
 
 
 @pytest.mark.slow

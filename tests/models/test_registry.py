@@ -114,7 +114,7 @@ def test_bad_arguments_are_explained(tmp_path):
     with pytest.raises(ParameterError, match=r"\(height, width, 3\)"):
         create_model("simple_cnn", 3, input_shape=(32, 32, 1))
     with pytest.raises(ParameterError, match="has no pretrained weights"):
-        create_model("simple_cnn", 3, weights="imagenet")
+        create_model("simple_cnn", 3, weights="imagenet")  # refused before any download
     with pytest.raises(ParameterError, match="Did you mean 'imagenet'"):
         create_model("mobilenet_v2", 3, weights="imagenett")
     with pytest.raises(MissingFileError, match="does not exist"):
@@ -196,7 +196,11 @@ def test_backbone_keeps_its_name_at_any_input_size():
 
 
 def test_imagenet_weights_are_asked_from_keras(monkeypatch):
-    """weights="imagenet" goes to Keras' own download (not run here: tests never download)."""
+    """weights="imagenet" is passed to Keras, which downloads; a fake builder stands in here.
+
+    The fake builds with weights=None, so nothing is fetched (tests/conftest.py refuses
+    every network connection anyway).
+    """
     import keras
 
     asked = {}
