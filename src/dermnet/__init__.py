@@ -1,8 +1,8 @@
 """dermnet: tested deep-learning building blocks for medical image classification.
 
-Layers (each a subpackage): :mod:`dermnet.data`, :mod:`dermnet.transforms`,
-:mod:`dermnet.imbalance`, :mod:`dermnet.models`, :mod:`dermnet.metrics`,
-:mod:`dermnet.explain`, :mod:`dermnet.train`. The names below are the stable public API;
+Layers (each a subpackage): `dermnet.data`, `dermnet.transforms`,
+`dermnet.imbalance`, `dermnet.models`, `dermnet.metrics`,
+`dermnet.explain`, `dermnet.train`. The names below are the stable public API;
 importing dermnet does not import TensorFlow (it loads on first use).
 """
 

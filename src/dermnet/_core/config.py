@@ -42,7 +42,7 @@ class ConfigMixin:
 
     @classmethod
     def from_dict(cls: type[C], data: dict[str, Any]) -> C:
-        """Rebuild the object from :meth:`to_dict` output; unknown keys are an error."""
+        """Rebuild the object from `to_dict` output; unknown keys are an error."""
         if not isinstance(data, dict) or "config" not in data:
             raise ParameterError(
                 f"The 'data' parameter of {cls.__name__}.from_dict must be a dict written "

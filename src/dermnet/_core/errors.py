@@ -1,6 +1,6 @@
 """The dermnet error hierarchy.
 
-Every error dermnet raises derives from :class:`DermnetError` *and* from the builtin
+Every error dermnet raises derives from `DermnetError` *and* from the builtin
 exception a user would naturally catch, so ``except ValueError`` keeps working.
 """
 

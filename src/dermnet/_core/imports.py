@@ -16,7 +16,7 @@ __all__ = ["lazy_exports", "optional_import"]
 
 
 def optional_import(module: str, *, purpose: str, extra: str | None = None) -> ModuleType:
-    """Import ``module`` or raise an :class:`OptionalDependencyError` with an install hint.
+    """Import ``module`` or raise an `OptionalDependencyError` with an install hint.
 
     Args:
         module: the module to import, e.g. ``"tf2onnx"``.

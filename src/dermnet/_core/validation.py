@@ -1,6 +1,6 @@
 """Parameter validation helpers that produce uniform, actionable messages.
 
-Every helper raises :class:`~dermnet._core.errors.ParameterError` with a message of the form
+Every helper raises `ParameterError` with a message of the form
 "The 'x' parameter of Y must be ... Got ... instead." and returns the (converted) value.
 """
 

@@ -1,6 +1,6 @@
 """Loaders for datasets that ship as pixel arrays: MedMNIST ``.npz`` and Kaggle's hmnist CSV.
 
-Their records hold the pixels in memory (:attr:`Records.images`, uint8 ``(n, h, w, 3)``);
+Their records hold the pixels in memory (`Records.images`, uint8 ``(n, h, w, 3)``);
 ``image_path`` is a pseudo path such as ``dermamnist.npz#train/12`` that names the image.
 """
 
@@ -196,11 +196,11 @@ def load_hmnist_csv(
 
     Each row holds the pixels (``pixel0000``, ... channel-last for RGB) and a ``label``
     index. The label indices of these files are not alphabetical: 0 ``akiec``, 1 ``bcc``,
-    2 ``bkl``, 3 ``df``, 4 ``nv``, 5 ``vasc``, 6 ``mel`` (:data:`HMNIST_LABELS`); dermnet
+    2 ``bkl``, 3 ``df``, 4 ``nv``, 5 ``vasc``, 6 ``mel`` (`HMNIST_LABELS`); dermnet
     maps them to names and then to the HAM10000 class order ``akiec, bcc, bkl, df, mel,
     nv, vasc``, so ``label`` 4 becomes class ``nv`` (index 5). The file has no image or
     lesion ids: a split of it cannot be grouped by lesion and leaks (HAM10000 has 10,015
-    images of 7,470 lesions); prefer :func:`load_ham10000` for evaluation.
+    images of 7,470 lesions); prefer `load_ham10000` for evaluation.
 
     Args:
         path: the CSV file.

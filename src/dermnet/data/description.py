@@ -79,7 +79,7 @@ def _category_table(frame: pd.DataFrame, column: str, classes: Sequence[str]) ->
 
 @dataclasses.dataclass(frozen=True)
 class DatasetDescription:
-    """What :func:`describe` found, as tables, text and figures.
+    """What `describe` found, as tables, text and figures.
 
     Attributes:
         name: the dataset name.
@@ -238,7 +238,7 @@ def describe(
     figures (``.figures()``, ``.save(folder)``).
 
     Args:
-        data: Records, a :class:`Split` (or :class:`Fold`, or a list of Records with
+        data: Records, a `Split` (or `Fold`, or a list of Records with
             roles), or a dict ``{"train": ..., "test": ...}``.
         age: the age column (default: ``age`` or ``age_approx``, if present).
         sex: the sex column (default: ``sex``, if present).
@@ -246,7 +246,7 @@ def describe(
             ``anatom_site_general_challenge`` or ``anatom_site_general``, if present).
 
     Returns:
-        A :class:`DatasetDescription`.
+        A `DatasetDescription`.
 
     Example:
         >>> from dermnet.data import load_sample, split

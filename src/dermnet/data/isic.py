@@ -256,7 +256,7 @@ def load_isic2019(
     (``age_approx, anatom_site_general, lesion_id, sex``; optional) and the images in
     ``ISIC_2019_Training_Input/``. Images from the MSK collection are named
     ``ISIC_xxxxxxx_downsampled`` in the official CSVs; dermnet finds the file with or
-    without that suffix and gives ``image_id`` without it, so that :func:`check_leakage`
+    without that suffix and gives ``image_id`` without it, so that `check_leakage`
     sees the same image in HAM10000 and ISIC 2019 (which contains HAM10000). Classes, in
     this fixed order: ``ak, bcc, bkl, df, mel, nv, scc, vasc``. Rows are grouped by
     ``lesion_id``; rows without one are groups of their own. The records' role is

@@ -1,8 +1,8 @@
 """Loaders that read public datasets as they come, and a registry of them.
 
 No loader downloads anything: where a dataset must be fetched by hand, the error says from
-where and which files are expected. The ISIC loaders live in :mod:`dermnet.data.isic`, the
-array datasets (MedMNIST, hmnist) in :mod:`dermnet.data.arrays`; all register here.
+where and which files are expected. The ISIC loaders live in `dermnet.data.isic`, the
+array datasets (MedMNIST, hmnist) in `dermnet.data.arrays`; all register here.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def load_dataset(name: str, root: str | os.PathLike[str], **options: Any) -> Rec
     """Load a registered dataset by name, e.g. ``load_dataset("ham10000", "data/ham")``.
 
     Args:
-        name: a name from :func:`list_datasets`.
+        name: a name from `list_datasets`.
         root: the dataset's folder (or file, for ``csv``, ``medmnist`` and ``hmnist``).
         **options: keyword options of the loader (``on_error``, ``split``, ...).
     """
@@ -102,7 +102,7 @@ def _format_paths(paths: Sequence[str], limit: int = 5) -> str:
 
 
 def _read_csv(path: Path, required: Iterable[str], what: str) -> pd.DataFrame:
-    """Read a CSV; a missing required column is a :class:`DataError` naming file and column."""
+    """Read a CSV; a missing required column is a `DataError` naming file and column."""
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -415,12 +415,12 @@ def load_malaria(
     ``root`` is either the folder holding ``cell_images`` or the folder holding the two
     class folders. Non-image files such as ``Thumbs.db`` (the NIH archive has one per
     class) are ignored. Classes, in this order: ``Parasitized, Uninfected``. Palette and
-    RGBA PNGs (some of the originals) are decoded to RGB by :func:`make_dataset`.
+    RGBA PNGs (some of the originals) are decoded to RGB by `make_dataset`.
 
     The group column is ``slide_id``, read from the NIH file names:
     ``C100P61ThinF_IMG_20150918_144348_cell_40.png`` is a cell of smear ``C100`` (patient
     ``P61``). Cells of one smear share the patient, the staining and the microscope, so
-    :func:`split` keeps them on one side. A file name without a ``C<n>`` prefix becomes its
+    `split` keeps them on one side. A file name without a ``C<n>`` prefix becomes its
     own group (``file:<name>``), and a warning counts such names.
 
     Args:

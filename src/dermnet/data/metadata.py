@@ -37,10 +37,10 @@ class MetadataEncoder:
     an ``<col>_missing`` column, and scaled with training statistics. Categorical columns
     (sex, body site) are one-hot encoded over the categories seen in training, with a
     ``<col>_missing`` flag; a category not seen in training is encoded as all zeros and
-    counted in an :class:`UnseenCategoryWarning`, never silently. Missing means NaN or one
-    of :data:`~dermnet.data.records.MISSING_STRINGS` (HAM10000 writes ``unknown``).
+    counted in an `UnseenCategoryWarning`, never silently. Missing means NaN or one
+    of `MISSING_STRINGS` (HAM10000 writes ``unknown``).
 
-    The fitted state is JSON-serializable (:meth:`to_dict`), so a saved training run can
+    The fitted state is JSON-serializable (`to_dict`), so a saved training run can
     re-apply exactly the same encoding at inference.
 
     Args:
@@ -51,8 +51,8 @@ class MetadataEncoder:
         scale: ``"standard"`` (z-score, default), ``"minmax"`` (to [0, 1]) or ``"none"``.
 
     Attributes:
-        numeric_: numeric columns after :meth:`fit`.
-        categorical_: categorical columns after :meth:`fit`.
+        numeric_: numeric columns after `fit`.
+        categorical_: categorical columns after `fit`.
         stats_: per numeric column ``{"center", "scale", "fill"}`` (training statistics).
         categories_: per categorical column, the sorted training categories.
 
@@ -229,7 +229,7 @@ class MetadataEncoder:
         return out.astype(np.float32)
 
     def fit_transform(self, records: Records) -> np.ndarray:
-        """:meth:`fit` then :meth:`transform` the same (training) records."""
+        """`fit` then `transform` the same (training) records."""
         return self.fit(records).transform(records)
 
     @property
@@ -273,7 +273,7 @@ class MetadataEncoder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetadataEncoder:
-        """Rebuild an encoder (fitted if the dict holds a state) from :meth:`to_dict`."""
+        """Rebuild an encoder (fitted if the dict holds a state) from `to_dict`."""
         if not isinstance(data, dict) or "config" not in data:
             raise ParameterError(
                 "The 'data' parameter of MetadataEncoder.from_dict must be a dict written by "

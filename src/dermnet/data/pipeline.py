@@ -1,4 +1,4 @@
-"""Fast ``tf.data`` input pipelines built from :class:`~dermnet.data.Records`."""
+"""Fast ``tf.data`` input pipelines built from `Records`."""
 
 from __future__ import annotations
 
@@ -213,7 +213,7 @@ def make_dataset(
             (to combine per-class streams with ``tf.data.Dataset.sample_from_datasets``).
         transforms: optional per-image preprocessing, a NumPy callable on uint8 ``HxWx3``
             arrays that returns an image of the same size (e.g. a
-            :class:`dermnet.transforms.Compose`); applied after resizing, before caching.
+            `dermnet.transforms.Compose`); applied after resizing, before caching.
         augment: optional random augmentation of the float32 image *batch* in [0, 255],
             applied after batching and after the cache (so it differs every epoch), e.g. a
             Keras layer or ``keras.Sequential`` of augmentation layers. It is called as
@@ -237,7 +237,7 @@ def make_dataset(
             prediction).
         with_metadata: yield ``({"image": images, "metadata": vectors}, label)``, the
             input of image+metadata models (inputs named ``"image"`` and ``"metadata"``).
-        metadata_encoder: a :class:`MetadataEncoder` fitted on the training part; when
+        metadata_encoder: a `MetadataEncoder` fitted on the training part; when
             ``None``, one is fitted on ``records`` if (and only if) their role is
             ``"train"``.
         deterministic: keep the element order fixed (default). ``False`` lets parallel

@@ -23,7 +23,7 @@ _REQUIRED = ("image_path", "label")
 
 
 def _missing(values: pd.Series) -> pd.Series:
-    """Boolean mask of missing metadata values: NaN/None or a :data:`MISSING_STRINGS` entry."""
+    """Boolean mask of missing metadata values: NaN/None or a `MISSING_STRINGS` entry."""
     text = values.astype(object).where(values.notna(), "")
     return values.isna() | text.astype(str).str.strip().str.lower().isin(MISSING_STRINGS)
 
@@ -32,7 +32,7 @@ class Records:
     """A table of labelled images, one row per image, with a fixed class order.
 
     Every dataset loader returns a ``Records``. The table always has the columns
-    ``image_path`` (absolute path) and ``label`` (class name, one of :attr:`classes`);
+    ``image_path`` (absolute path) and ``label`` (class name, one of `classes`);
     loaders add ``image_id``, group columns (``lesion_id``, ``patient_id``) and the
     dataset's metadata columns (``age``, ``sex``, ``localization``, ...).
 
@@ -148,7 +148,7 @@ class Records:
 
     @property
     def labels(self) -> np.ndarray:
-        """Integer labels (index into :attr:`classes`), shape ``(n,)``, dtype int64."""
+        """Integer labels (index into `classes`), shape ``(n,)``, dtype int64."""
         lookup = {c: i for i, c in enumerate(self._classes)}
         return self._frame["label"].map(lookup).to_numpy(dtype=np.int64)
 
@@ -220,8 +220,8 @@ class Records:
     def exclude(self, index: Any, reason: str | Sequence[str]) -> Records:
         """Records without the rows selected by ``index``, which are kept in ``excluded``.
 
-        Nothing is dropped silently: each excluded row is appended to :attr:`excluded`
-        with its ``reason``, and :meth:`summary` reports how many there are.
+        Nothing is dropped silently: each excluded row is appended to `excluded`
+        with its ``reason``, and `summary` reports how many there are.
 
         Args:
             index: integer positions or a boolean mask of the rows to exclude.
@@ -302,7 +302,7 @@ class Records:
     def to_csv(self, path: str | Path) -> Path:
         """Write the table to ``path`` (CSV) and return the path.
 
-        In-memory images (:attr:`images`) are not written; only the table is.
+        In-memory images (`images`) are not written; only the table is.
         """
         path = Path(path)
         self._frame.to_csv(path, index=False)

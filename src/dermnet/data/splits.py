@@ -18,7 +18,7 @@ __all__ = ["Fold", "LeakageReport", "Split", "check_leakage", "kfold", "split"]
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """The result of :func:`split`: train, optional validation, and test records."""
+    """The result of `split`: train, optional validation, and test records."""
 
     train: Records
     val: Records | None
@@ -30,7 +30,7 @@ class Split:
 
 @dataclasses.dataclass(frozen=True)
 class Fold:
-    """One fold of :func:`kfold`: ``train`` (role ``"train"``) and held-out ``val``."""
+    """One fold of `kfold`: ``train`` (role ``"train"``) and held-out ``val``."""
 
     index: int
     train: Records
@@ -87,7 +87,7 @@ class LeakageReport:
         return "; ".join(lines)
 
     def raise_if_leaky(self) -> None:
-        """Raise :class:`LeakageError` naming the first shared groups and files."""
+        """Raise `LeakageError` naming the first shared groups and files."""
         if not self.ok:
             raise LeakageError("The two sets of records leak: " + self.summary() + ".")
 
@@ -150,7 +150,7 @@ def check_leakage(
         by_content: also hash every file and report identical images (reads all files).
 
     Returns:
-        A :class:`LeakageReport`; call ``raise_if_leaky()`` to turn a leak into an error.
+        A `LeakageReport`; call ``raise_if_leaky()`` to turn a leak into an error.
 
     Example:
         >>> from dermnet.data import load_sample
@@ -252,8 +252,8 @@ def split(
     Groups (lesions, patients) are kept whole on one side; with ``stratify`` each class
     gets close to the asked share of its images on each side, even when groups mix
     classes (an ISIC 2020 patient has benign and malignant lesions). The result is checked
-    with :func:`check_leakage`, and each part is marked with its role (``"train"``,
-    ``"val"``, ``"test"``), which the resampling functions of :mod:`dermnet.imbalance`
+    with `check_leakage`, and each part is marked with its role (``"train"``,
+    ``"val"``, ``"test"``), which the resampling functions of `dermnet.imbalance`
     check. A class too small to reach every part gives a warning.
 
     Args:
@@ -268,7 +268,7 @@ def split(
         seed: the seed; the same seed gives the same split.
 
     Returns:
-        A :class:`Split` of (train, val, test).
+        A `Split` of (train, val, test).
 
     Raises:
         ParameterError: bad sizes or group column, or records that are already a
@@ -347,7 +347,7 @@ def kfold(
 
     Each group (lesion, patient) lands in exactly one held-out fold; with ``stratify``
     every fold gets close to ``1/k`` of each class. Every fold is checked with
-    :func:`check_leakage`. Typically run on the training part of a :func:`split`, keeping
+    `check_leakage`. Typically run on the training part of a `split`, keeping
     its test part for the end.
 
     Args:
@@ -358,7 +358,7 @@ def kfold(
         seed: the seed; the same seed gives the same folds.
 
     Returns:
-        ``k`` :class:`Fold` objects; ``fold.train`` has role ``"train"`` and ``fold.val``
+        ``k`` `Fold` objects; ``fold.train`` has role ``"train"`` and ``fold.val``
         role ``"val"``.
 
     Example:

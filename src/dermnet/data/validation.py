@@ -17,7 +17,7 @@ from dermnet.data.records import Records, _missing
 
 __all__ = ["PROBLEMS", "ValidationReport", "validate"]
 
-#: The kinds of problem :func:`validate` reports.
+#: The kinds of problem `validate` reports.
 PROBLEMS = (
     "missing file",
     "unreadable image",
@@ -53,19 +53,19 @@ def _check_image(path: str) -> tuple[str | None, str, str, tuple[int, int] | Non
 
 @dataclasses.dataclass(frozen=True)
 class ValidationReport:
-    """What :func:`validate` found.
+    """What `validate` found.
 
     Attributes:
         dataset: the records' name.
         num_checked: rows checked.
         problems: one row per problem: ``row`` (position in the records, -1 for a whole
-            class), ``image_path``, ``problem`` (one of :data:`PROBLEMS`) and ``detail``.
+            class), ``image_path``, ``problem`` (one of `PROBLEMS`) and ``detail``.
         modes: image count per PIL mode (``RGB``, ``P`` palette, ``RGBA``, ``L`` gray);
-            all are decoded to RGB by :func:`make_dataset`.
+            all are decoded to RGB by `make_dataset`.
         sizes: ``{"min": (h, w), "max": (h, w)}`` over the readable images (empty when
             images were not decoded).
         missing_metadata: number of missing values per metadata column (information, not
-            a problem: :class:`MetadataEncoder` fills and flags them).
+            a problem: `MetadataEncoder` fills and flags them).
     """
 
     dataset: str
@@ -109,7 +109,7 @@ class ValidationReport:
         return "\n".join(lines)
 
     def raise_if_problems(self) -> None:
-        """Raise :class:`DataError` with the count and first paths of each problem."""
+        """Raise `DataError` with the count and first paths of each problem."""
         if not self.ok:
             raise DataError(
                 self.summary()
@@ -149,7 +149,7 @@ def validate(
 
     Images are fully decoded with PIL (in threads), which finds truncated JPEGs that a
     header check misses. The report also counts image modes (palette and RGBA PNGs are
-    fine: :func:`make_dataset` makes them RGB), image sizes and missing metadata values.
+    fine: `make_dataset` makes them RGB), image sizes and missing metadata values.
     Nothing is changed: use ``report.drop_bad(records)`` to exclude the bad rows (recorded
     in ``records.excluded``) or ``report.raise_if_problems()``.
 
@@ -161,7 +161,7 @@ def validate(
         workers: decoding threads (default: up to 8, by CPU count).
 
     Returns:
-        A :class:`ValidationReport`.
+        A `ValidationReport`.
 
     Example:
         >>> from dermnet.data import load_sample

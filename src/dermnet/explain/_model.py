@@ -305,7 +305,7 @@ _FILTER_INSTALLED = False
 
 
 def quiet_retracing() -> None:
-    """Install :class:`_RetracingFilter` on TensorFlow's logger (once)."""
+    """Install `_RetracingFilter` on TensorFlow's logger (once)."""
     global _FILTER_INSTALLED
     if not _FILTER_INSTALLED:
         import tensorflow as tf
@@ -385,7 +385,7 @@ _PREDICTORS: Any = None
 def predictor(
     model: Any, *, batch_size: int = 64, score: str = "probability", where: str = ""
 ) -> Predictor:
-    """A cached :class:`Predictor` for ``model`` (one compiled function per model and setting)."""
+    """A cached `Predictor` for ``model`` (one compiled function per model and setting)."""
     import weakref
 
     global _PREDICTORS

@@ -176,7 +176,7 @@ class BaseCAM:
         return np.concatenate(maps).astype(np.float32), np.concatenate(chosen)
 
     def __call__(self, images: Any, class_index: int | Sequence[int] | None = None) -> np.ndarray:
-        """Heatmaps ``(batch, h, w)`` in [0, 1]; see :meth:`explain`."""
+        """Heatmaps ``(batch, h, w)`` in [0, 1]; see `explain`."""
         return self.explain(images, class_index)[0]
 
     def __repr__(self) -> str:
@@ -213,7 +213,7 @@ class GradCAM(BaseCAM):
             ``"simple_cnn/block3_conv"``; by default the model spec's layer, else the
             last 4-D feature map.
         batch_size: images per forward/backward pass.
-        score: ``"logit"`` (default) or ``"probability"``; see :class:`BaseCAM`.
+        score: ``"logit"`` (default) or ``"probability"``; see `BaseCAM`.
 
     Example:
         >>> import numpy as np
@@ -237,7 +237,7 @@ class GradCAMPlusPlus(BaseCAM):
     """Grad-CAM++ (Chattopadhyay et al., 2018): pixel-wise weighted positive gradients.
 
     Better than Grad-CAM when a class appears several times or covers a large area. Same
-    arguments as :class:`GradCAM`.
+    arguments as `GradCAM`.
 
     Example:
         >>> import numpy as np
@@ -265,7 +265,7 @@ class LayerCAM(BaseCAM):
     """Layer-CAM (Jiang et al., 2021): each location weighted by its own positive gradient.
 
     Works on earlier, higher-resolution layers too (pass ``target_layer``). Same arguments
-    as :class:`GradCAM`.
+    as `GradCAM`.
     """
 
     method = "layercam"
@@ -311,7 +311,7 @@ class ScoreCAM(BaseCAM):
     time: one forward pass per batch of masks, never one per mask.
 
     Args:
-        model, target_layer, score: as for :class:`GradCAM`.
+        model, target_layer, score: as for `GradCAM`.
         batch_size: masked images per forward pass.
         channels: use only the ``channels`` most activated channels of each image (a speed
             knob for wide layers such as MobileNetV2's 1,280); ``None`` uses all.

@@ -191,7 +191,7 @@ def insertion_curve(
     """Insertion curve: the class probability as the most important pixels are put back first.
 
     Starts from ``baseline`` (a blurred copy by default) and reveals pixels in heatmap
-    order. A higher AUC means a more faithful map. Arguments as for :func:`deletion_curve`.
+    order. A higher AUC means a more faithful map. Arguments as for `deletion_curve`.
     """
     return _curve("insertion", model, images, heatmaps, class_index, steps, baseline, batch_size)
 
@@ -316,7 +316,7 @@ def randomization_check(
         model: a Keras classifier.
         images: ``(n, h, w, c)`` in [0, 255] (a dict for image+metadata models).
         method: a method name (``"gradcam"``, ``"gradcam++"``, ...; see
-            :func:`~dermnet.explain.list_methods`) or a callable
+            `list_methods`) or a callable
             ``explain(images, class_index) -> heatmaps``.
         class_index: the class to explain (fixed across stages); ``None`` uses each image's
             prediction by the original model.
@@ -325,7 +325,7 @@ def randomization_check(
         **options: passed to the explainer (e.g. ``target_layer``).
 
     Returns:
-        A :class:`RandomizationCheck`.
+        A `RandomizationCheck`.
     """
     from dermnet.explain.methods import get_explainer
 

@@ -89,7 +89,7 @@ class LimeExplainer:
         segmentation: ``"quickshift"`` (``lime``'s default), ``"slic"`` or
             ``"felzenszwalb"``.
         segmentation_params: parameters for the segmentation (override
-            :data:`SEGMENTATIONS`).
+            `SEGMENTATIONS`).
         num_samples: perturbed images per explanation.
         batch_size: images per forward pass.
         hide_color: value of hidden pixels; ``None`` uses each superpixel's mean colour.
@@ -226,7 +226,7 @@ class LimeExplainer:
     def explain(
         self, images: Any, class_index: int | Sequence[int] | None = None
     ) -> list[LimeExplanation]:
-        """Explain each image; returns one :class:`LimeExplanation` per image.
+        """Explain each image; returns one `LimeExplanation` per image.
 
         Args:
             images: ``(n, h, w, c)`` or one ``(h, w, c)`` image in [0, 255]; for an

@@ -60,8 +60,8 @@ def get_explainer(method: str, model: Any, **options: Any) -> Any:
     """Build the explainer ``method`` for ``model``; ``options`` go to its constructor.
 
     The CAM methods take ``target_layer``, ``batch_size`` and ``score``; ``"lime"`` takes
-    the :class:`~dermnet.explain.LimeExplainer` options, ``"shap"`` the
-    :class:`~dermnet.explain.ShapExplainer` ones.
+    the `LimeExplainer` options, ``"shap"`` the
+    `ShapExplainer` ones.
 
     Raises:
         UnknownNameError: no such method (the message lists close names).

@@ -134,7 +134,7 @@ def write_explanations(
             class names are then read from ``config.json``).
         images: image files; each is resized to the model's input size.
         output: the output folder (created).
-        method: an explanation method (see :func:`~dermnet.explain.list_methods`).
+        method: an explanation method (see `list_methods`).
         class_names: names of the classes (default: read beside the model, else indices).
         class_index: the class to explain; ``None`` explains each image's prediction.
         alpha: weight of the heatmap in the overlays.

@@ -3,7 +3,7 @@
 Resampling (and anything else fitted on labels) must see the training split only:
 oversampling before the split copies images into the test set, and undersampling or
 weighting with test labels tunes the model to the test distribution. The guard reads the
-``role`` that :func:`dermnet.data.split` puts on its parts and refuses everything else.
+``role`` that `dermnet.data.split` puts on its parts and refuses everything else.
 """
 
 from __future__ import annotations
@@ -67,19 +67,19 @@ def ensure_training_split(
 ) -> Any:
     """Check that ``records`` are a training split and nothing else; return them.
 
-    Every resampling function of :mod:`dermnet.imbalance` calls this first. It refuses:
+    Every resampling function of `dermnet.imbalance` calls this first. It refuses:
 
     * records whose ``role`` is ``"val"`` or ``"test"`` (always);
     * records that span splits: rows marked as validation or test in a split column
       (``split``, ``role``, ``partition`` or ``subset``; e.g. a CSV that concatenates the
       official train and test lists);
     * records that share a lesion/patient group or an image file with ``holdout`` (the
-      evaluation records), as found by :func:`dermnet.data.check_leakage`;
+      evaluation records), as found by `dermnet.data.check_leakage`;
     * unsplit records (``role=None``) unless ``allow_unsplit=True``, which then warns with
-      a :class:`~dermnet.LeakageWarning` on every call.
+      a `LeakageWarning` on every call.
 
     Args:
-        records: the records to check (:class:`dermnet.data.Records`).
+        records: the records to check (`dermnet.data.Records`).
         where: the calling function, for messages.
         holdout: evaluation records (or a list of them) that must share nothing with
             ``records``.

@@ -1,7 +1,7 @@
 """Losses for imbalanced classification: focal loss and class-balanced loss (Keras 3).
 
 All three take integer labels (``(batch,)`` or ``(batch, 1)``, what
-:func:`dermnet.data.make_dataset` yields by default) or one-hot / soft labels
+`dermnet.data.make_dataset` yields by default) or one-hot / soft labels
 (``(batch, classes)``), predictions as probabilities (a softmax or sigmoid output, the
 default) or logits (``from_logits=True``), and round-trip through ``.keras`` files.
 """
@@ -79,7 +79,7 @@ class CategoricalFocalLoss(keras.losses.Loss):
     Args:
         gamma: the focusing parameter, >= 0 (2.0 in the paper).
         alpha: per-class weights: ``None`` (all 1), one float for every class, or one
-            float per class (e.g. the values of :func:`dermnet.imbalance.class_weights`).
+            float per class (e.g. the values of `dermnet.imbalance.class_weights`).
         from_logits: ``y_pred`` are logits rather than probabilities.
         reduction: Keras reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...).
         name: the loss name.
@@ -150,7 +150,7 @@ class BinaryFocalLoss(keras.losses.Loss):
         gamma: the focusing parameter, >= 0.
         alpha: ``None`` (no weighting), a float ``a`` in [0, 1] (positives weigh ``a``,
             negatives ``1 - a``; the paper uses 0.25), or a pair ``(negative, positive)``
-            of weights >= 0, e.g. from :func:`dermnet.imbalance.class_weights`.
+            of weights >= 0, e.g. from `dermnet.imbalance.class_weights`.
         from_logits: ``y_pred`` are logits rather than probabilities.
         reduction: Keras reduction.
         name: the loss name.

@@ -1,10 +1,10 @@
 """Random over- and undersampling of a training split, on records.
 
 Each function takes the *training* records (the ``.train`` part of
-:func:`dermnet.data.split`) and returns new records with a chosen number of images per
-class; the leakage guard (:func:`~dermnet.imbalance.ensure_training_split`) refuses
+`dermnet.data.split`) and returns new records with a chosen number of images per
+class; the leakage guard (`ensure_training_split`) refuses
 anything else. To resample on the fly instead of materialising copies, see
-:func:`~dermnet.imbalance.balanced_dataset`.
+`balanced_dataset`.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def resample_indices(
 ) -> np.ndarray:
     """Row indices that resample integer ``labels`` to a target count per class.
 
-    The array-level engine under :func:`resample`. Plain arrays carry no split role, so
+    The array-level engine under `resample`. Plain arrays carry no split role, so
     this function cannot check for leakage: call it on training labels only (prefer the
     records functions, which check).
 
@@ -129,7 +129,7 @@ def resample_indices(
 
     Args:
         labels: 1-D integer class labels.
-        target: see :func:`target_counts`.
+        target: see `target_counts`.
         mode: ``"both"``, ``"over"`` (only add) or ``"under"`` (only remove).
         num_classes: number of classes (default ``max(labels) + 1``).
         seed: the seed; the same seed gives the same indices.
@@ -224,16 +224,16 @@ def resample(
             mapping ``{class name or index: count}`` (other classes keep their count).
         seed: the seed; the same seed gives the same records.
         holdout: evaluation records that must share no lesion, patient or file with
-            ``records`` (checked with :func:`dermnet.data.check_leakage`).
+            ``records`` (checked with `dermnet.data.check_leakage`).
         allow_unsplit: accept records whose role is ``None``, with a
-            :class:`~dermnet.LeakageWarning`.
+            `LeakageWarning`.
 
     Returns:
-        New :class:`~dermnet.data.Records` with the same role.
+        New `Records` with the same role.
 
     Raises:
         LeakageError: the records are not (only) a training split; see
-            :func:`~dermnet.imbalance.ensure_training_split`.
+            `ensure_training_split`.
         DataError: the target asks for images of a class that has none.
 
     Example:
@@ -268,7 +268,7 @@ def oversample(
         allow_unsplit: accept records whose role is ``None``, with a warning.
 
     Returns:
-        New records with a ``source_index`` column (see :func:`resample`).
+        New records with a ``source_index`` column (see `resample`).
 
     Raises:
         LeakageError: the records are not (only) a training split.
@@ -306,7 +306,7 @@ def undersample(
         allow_unsplit: accept records whose role is ``None``, with a warning.
 
     Returns:
-        New records with a ``source_index`` column (see :func:`resample`).
+        New records with a ``source_index`` column (see `resample`).
 
     Raises:
         LeakageError: the records are not (only) a training split.

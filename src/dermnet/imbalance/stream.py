@@ -106,7 +106,7 @@ def _per_class_elements(
 
     The rows are put in a seeded random order *before* decoding (so a bounded shuffle
     buffer suffices and memory stays small at any image size), decoded by
-    :func:`dermnet.data.make_dataset` (cached there if asked), then reshuffled on every
+    `dermnet.data.make_dataset` (cached there if asked), then reshuffled on every
     pass through a buffer of ``buffer`` images.
     """
     from dermnet.data import make_dataset
@@ -135,7 +135,7 @@ def balanced_dataset(
     """A class-balanced stream of training batches: oversampling and undersampling on the fly.
 
     One shuffled, endlessly repeated stream per class (each built with
-    :func:`dermnet.data.make_dataset`) is mixed by
+    `dermnet.data.make_dataset`) is mixed by
     ``tf.data.Dataset.sample_from_datasets`` with the chosen class probabilities, then
     batched. Rare classes are therefore seen again and again (oversampling without copies
     on disk or in memory) and large classes are seen in part each epoch (undersampling),
@@ -144,10 +144,10 @@ def balanced_dataset(
 
     Args:
         records: the training records (``split(...).train``); refused otherwise (see
-            :func:`~dermnet.imbalance.ensure_training_split`).
+            `ensure_training_split`).
         image_size: output size, an int or ``(height, width)``.
         batch_size: images per batch.
-        weights: class probabilities, see :func:`sampling_weights` (default
+        weights: class probabilities, see `sampling_weights` (default
             ``"uniform"``: every class equally often).
         samples_per_epoch: images per pass over the dataset: ``"same"`` (default: as many
             as the records hold), ``"max"`` (classes x largest class, so the largest class
@@ -164,12 +164,12 @@ def balanced_dataset(
         seed: the seed of the shuffles and of the class draws.
         holdout: evaluation records that must share nothing with ``records``.
         allow_unsplit: accept records whose role is ``None``, with a warning.
-        **options: passed to :func:`dermnet.data.make_dataset` (``transforms``, ``resize``,
+        **options: passed to `dermnet.data.make_dataset` (``transforms``, ``resize``,
             ``cache``, ``label_mode``, ...).
 
     Returns:
         A ``tf.data.Dataset`` of ``(images, labels)`` batches, shaped like
-        :func:`dermnet.data.make_dataset`'s.
+        `dermnet.data.make_dataset`'s.
 
     Raises:
         LeakageError: the records are not (only) a training split.

@@ -2,7 +2,7 @@
 
 A softmax's argmax is rarely the decision a clinic wants: a melanoma screen needs a
 chosen sensitivity (miss few melanomas) or a chosen specificity (refer few benign
-lesions). :func:`tune_threshold` picks the threshold on the *validation* split; the test
+lesions). `tune_threshold` picks the threshold on the *validation* split; the test
 split then measures it honestly.
 """
 
@@ -61,7 +61,7 @@ class Threshold(ConfigMixin):
 
         Args:
             y_score: scores of the positive class, shape ``(n,)``, or the full score matrix
-                ``(n, classes)`` (the column :attr:`positive_class` is used).
+                ``(n, classes)`` (the column `positive_class` is used).
         """
         scores = np.asarray(y_score, dtype=np.float64)
         if scores.ndim == 2:
@@ -153,7 +153,7 @@ def tune_threshold(
         allow_unsplit: accept Records whose role is ``None``, with a warning.
 
     Returns:
-        A :class:`Threshold` with the cut-off and the sensitivity and specificity it gives
+        A `Threshold` with the cut-off and the sensitivity and specificity it gives
         on the tuning data.
 
     Raises:

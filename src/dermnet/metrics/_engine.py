@@ -37,7 +37,7 @@ def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class MetricEngine:
-    """Precomputed sample facts; :meth:`compute` evaluates every metric for each row of W.
+    """Precomputed sample facts; `compute` evaluates every metric for each row of W.
 
     Args:
         y: int labels ``(n,)``.

@@ -166,7 +166,7 @@ class TemperatureScaler:
     directly: ``log(p)`` differs from the logits by a per-row constant, which a softmax
     ignores, so scaling ``log(p) / T`` is exactly temperature scaling.
 
-    scikit-learn style: the constructor only stores parameters; :meth:`fit` validates and
+    scikit-learn style: the constructor only stores parameters; `fit` validates and
     learns ``temperature_``.
 
     Args:
@@ -280,7 +280,7 @@ class TemperatureScaler:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TemperatureScaler:
-        """Rebuild a (fitted) scaler from :meth:`to_dict` output."""
+        """Rebuild a (fitted) scaler from `to_dict` output."""
         if not isinstance(data, dict) or data.get("class_name") != "TemperatureScaler":
             raise fail("data", "TemperatureScaler.from_dict", "a dict from to_dict()", data)
         scaler = cls(**data["config"])

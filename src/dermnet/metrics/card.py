@@ -70,7 +70,7 @@ def _describe_records(records: Any) -> str:
 class ModelCard(ConfigMixin):
     """The model-card section of an evaluation report.
 
-    Every field is plain text, so a card can be written by hand; :meth:`from_data` fills
+    Every field is plain text, so a card can be written by hand; `from_data` fills
     the data, split and population fields from records.
 
     Attributes:
@@ -110,21 +110,21 @@ class ModelCard(ConfigMixin):
         """Build a card from a description or from the records of the split.
 
         Args:
-            data: a text description; one :class:`~dermnet.data.Records`; a
-                :class:`~dermnet.data.Split` (``split(...)``); or a mapping
+            data: a text description; one `Records`; a
+                `Split` (``split(...)``); or a mapping
                 ``{"train": records, "val": records, "test": records}``.
             model: text describing the model.
             population: who the data represents; by default taken from
-                :data:`KNOWN_POPULATIONS` for the datasets dermnet loads.
+                `KNOWN_POPULATIONS` for the datasets dermnet loads.
             intended_use: the intended use.
             limitations: the limitations.
             group_by: group column for the train/test leakage check (``"auto"``: the first
                 group column of the records; ``None``: image files only).
 
         Returns:
-            A :class:`ModelCard`; with a train and a test part, its split text says whether
+            A `ModelCard`; with a train and a test part, its split text says whether
             they share any lesion, patient or image (checked with
-            :func:`dermnet.data.check_leakage`).
+            `dermnet.data.check_leakage`).
 
         Example:
             >>> from dermnet.data import load_sample, split

@@ -134,8 +134,8 @@ def evaluate_model(
 ) -> EvaluationReport:
     """Evaluate a Keras classifier on a dataset of ``(x, y)`` batches.
 
-    Runs :func:`collect_predictions` (one pass: labels and scores together) and
-    :func:`~dermnet.metrics.evaluate`.
+    Runs `collect_predictions` (one pass: labels and scores together) and
+    `evaluate`.
 
     Args:
         model: the classifier.
@@ -144,11 +144,11 @@ def evaluate_model(
         class_names: the class names (e.g. ``records.classes``).
         activation: ``"softmax"``/``"sigmoid"`` if the model outputs logits.
         output: the class output of a multi-output model.
-        **options: passed to :func:`~dermnet.metrics.evaluate` (``positive_class``,
+        **options: passed to `evaluate` (``positive_class``,
             ``specificities``, ``n_bootstrap``, ``seed``, ``model_card``, ...).
 
     Returns:
-        The :class:`~dermnet.metrics.EvaluationReport`, holding the predictions for its
+        The `EvaluationReport`, holding the predictions for its
         figures.
     """
     from dermnet.metrics.scores import evaluate

@@ -159,7 +159,7 @@ def plot_reliability_diagram(
         y_score: probabilities ``(n, classes)`` or ``(n,)``.
         n_bins: equal-width bins.
         class_index: draw the one-vs-rest curve of this class instead of the top label.
-        curve: a precomputed curve from :func:`~dermnet.metrics.reliability_curve`
+        curve: a precomputed curve from `reliability_curve`
             (instead of ``y_true`` and ``y_score``).
         title: the title (default names the ECE).
     """

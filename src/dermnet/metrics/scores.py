@@ -59,10 +59,10 @@ def _none_if_nan(value: Any) -> float | None:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationReport:
-    """The result of :func:`evaluate` (and :func:`~dermnet.metrics.evaluate_model`).
+    """The result of `evaluate` (and `evaluate_model`).
 
     Metrics that are undefined for the data (e.g. the AUC of a class absent from
-    ``y_true``) are ``None``, with the reason in :attr:`notes`; nothing is silently
+    ``y_true``) are ``None``, with the reason in `notes`; nothing is silently
     reported as 0.
 
     Attributes:
@@ -94,14 +94,14 @@ class EvaluationReport:
             sensitivity reachable with at least that specificity, one-vs-rest.
         calibration: ``{"ece", "mce", "brier", "n_bins", "reliability"}``: expected and
             maximum calibration error of the top-label confidence, the Brier score, and the
-            reliability curve (see :func:`~dermnet.metrics.reliability_curve`).
+            reliability curve (see `reliability_curve`).
         intervals: bootstrap confidence intervals, ``{metric: (low, high)}``, for the
             headline metrics, ``"recall[c]"``, ``"specificity[c]"``, ``"auc[c]"`` of each
             class and ``"sensitivity@specificity=0.90"`` for the class of interest.
         bootstrap: how the intervals were computed: method, resamples, level, seed,
             stratification.
         model_card: the model card, or ``None``.
-        y_true: the labels evaluated (kept for figures; not in :meth:`to_dict` unless asked).
+        y_true: the labels evaluated (kept for figures; not in `to_dict` unless asked).
         y_score: the probabilities evaluated (likewise).
     """
 
@@ -143,7 +143,7 @@ class EvaluationReport:
         }
 
     def interval(self, metric: str) -> tuple[float, float] | None:
-        """The bootstrap interval of ``metric`` (a key of :attr:`intervals`), or ``None``."""
+        """The bootstrap interval of ``metric`` (a key of `intervals`), or ``None``."""
         if metric not in self.intervals and self.intervals:
             raise fail(
                 "metric", "EvaluationReport.interval", f"one of {sorted(self.intervals)}", metric
@@ -151,8 +151,8 @@ class EvaluationReport:
         return self.intervals.get(metric)
 
     def with_model_card(self, card: ModelCard | Any) -> EvaluationReport:
-        """A copy with a model card (a :class:`ModelCard`, or anything
-        :meth:`ModelCard.from_data` takes: a description, Records, a Split)."""
+        """A copy with a model card (a `ModelCard`, or anything
+        `ModelCard.from_data` takes: a description, Records, a Split)."""
         if not isinstance(card, ModelCard):
             card = ModelCard.from_data(card)
         return dataclasses.replace(self, model_card=card)
@@ -163,7 +163,7 @@ class EvaluationReport:
 
         Args:
             include_predictions: also include ``y_true`` and ``y_score`` (lets
-                :meth:`from_dict` rebuild the ROC and PR figures).
+                `from_dict` rebuild the ROC and PR figures).
         """
         out: dict[str, Any] = {}
         for field in dataclasses.fields(self):
@@ -189,7 +189,7 @@ class EvaluationReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationReport:
-        """Rebuild a report from :meth:`to_dict` (or parsed :meth:`to_json`) output."""
+        """Rebuild a report from `to_dict` (or parsed `to_json`) output."""
         if not isinstance(data, Mapping) or "class_names" not in data:
             raise fail(
                 "data", "EvaluationReport.from_dict", "a dict from to_dict()", type(data).__name__
@@ -223,7 +223,7 @@ class EvaluationReport:
 
     @classmethod
     def from_json(cls, source: str | Path) -> EvaluationReport:
-        """Read a report written by :meth:`to_json` (a path or the JSON text)."""
+        """Read a report written by `to_json` (a path or the JSON text)."""
         text = str(source)
         if not text.lstrip().startswith("{"):
             text = Path(source).read_text(encoding="utf-8")
@@ -484,13 +484,13 @@ def evaluate(
         stratified: resample within each true class (keeps class counts fixed).
         seed: the bootstrap seed.
         n_bins: equal-width bins for ECE and the reliability curve.
-        model_card: a :class:`ModelCard`, or what :meth:`ModelCard.from_data` takes (a
+        model_card: a `ModelCard`, or what `ModelCard.from_data` takes (a
             description, the split's Records); ``None`` leaves it to be added later.
 
     Returns:
-        An :class:`EvaluationReport`. Undefined metrics (the AUC of a class absent from
+        An `EvaluationReport`. Undefined metrics (the AUC of a class absent from
         ``y_true``, kappa when every label and prediction is one class, ...) are ``None``
-        with a note and an :class:`UndefinedMetricWarning`, not an error.
+        with a note and an `UndefinedMetricWarning`, not an error.
 
     Raises:
         DataError: mismatched lengths, NaN scores, scores that are not probabilities,

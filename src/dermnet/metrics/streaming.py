@@ -4,7 +4,7 @@ Keras' built-in ``accuracy`` rewards predicting the majority class; these two me
 not. Both accumulate sufficient statistics over batches (a confusion matrix; per-class
 score histograms), so the epoch value is exact for the whole epoch, not a mean of batch
 values. Both accept integer labels (``(batch,)`` or ``(batch, 1)``, what
-:func:`dermnet.data.make_dataset` yields) or one-hot labels, and softmax outputs (or a
+`dermnet.data.make_dataset` yields) or one-hot labels, and softmax outputs (or a
 single sigmoid output for binary tasks).
 """
 
@@ -121,7 +121,7 @@ class MacroAUC(keras.metrics.Metric):
     and negatives (``num_bins`` equal-width bins on [0, 1]) and computes the AUC from
     them, counting pairs in the same bin as half (the Mann-Whitney statistic with the
     scores rounded to their bin). The result is the mean over the classes that have both
-    positives and negatives so far, like :func:`dermnet.metrics.evaluate`'s ``macro_auc``;
+    positives and negatives so far, like `dermnet.metrics.evaluate`'s ``macro_auc``;
     it approaches scikit-learn's exact value as ``num_bins`` grows (within about 0.005 at
     the default 200 on smooth scores). Unlike ``keras.metrics.AUC(multi_label=True)``, a
     class absent from the data so far does not drag the mean down.

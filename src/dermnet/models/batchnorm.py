@@ -5,8 +5,8 @@ mean and variance (what the model uses in inference mode) forget their initial v
 with a time constant of about 1,000 steps. After a short training run from scratch they
 still describe the random initial network, and in inference mode the model predicts one
 class for every image even though it learned well (its training-mode predictions are
-good). :func:`dermnet.models.create_model` therefore sets a momentum suited to the run
-(``bn_momentum="auto"``), and :func:`recalibrate_batchnorm` re-estimates the statistics
+good). `dermnet.models.create_model` therefore sets a momentum suited to the run
+(``bn_momentum="auto"``), and `recalibrate_batchnorm` re-estimates the statistics
 of a trained model from data.
 """
 

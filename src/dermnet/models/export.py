@@ -2,7 +2,7 @@
 
 Every export is re-loaded with its own runtime (Keras, ``tf.saved_model``, the TFLite
 interpreter, ONNX Runtime) and run on the same inputs as the Keras model; a difference
-larger than ``atol`` is an :class:`~dermnet._core.errors.ExportError`, never a silent
+larger than ``atol`` is an `ExportError`, never a silent
 success.
 
 The exported graphs take the model's inputs by name: ``image`` (float32, 0-255,
@@ -27,17 +27,17 @@ from dermnet._core.validation import check_bool, check_float, check_int, check_o
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_model", "run_exported"]
 
-#: Formats :func:`export_model` writes.
+#: Formats `export_model` writes.
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
 _SUFFIXES = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx"}
 
 
 @dataclasses.dataclass(frozen=True)
 class ExportResult:
-    """What :func:`export_model` wrote and how closely it matches the Keras model.
+    """What `export_model` wrote and how closely it matches the Keras model.
 
     Attributes:
-        format: one of :data:`EXPORT_FORMATS`.
+        format: one of `EXPORT_FORMATS`.
         path: the file (or SavedModel folder) written.
         size_bytes: its size on disk.
         max_abs_diff: largest absolute difference between the export's and the Keras
@@ -167,9 +167,9 @@ def run_exported(path: str | os.PathLike[str], inputs: Any, *, format: str | Non
     """Run an exported model on ``inputs`` with the export's own runtime.
 
     Args:
-        path: what :func:`export_model` wrote.
+        path: what `export_model` wrote.
         inputs: an array of images, or a dict ``{"image": ..., "metadata": ...}``.
-        format: one of :data:`EXPORT_FORMATS`; by default from the suffix (a folder is a
+        format: one of `EXPORT_FORMATS`; by default from the suffix (a folder is a
             SavedModel).
 
     Returns:
@@ -246,7 +246,7 @@ def export_model(
         model: a Keras model with fixed input shapes (any dermnet classifier).
         path: where to write: ``model.keras``, ``model.tflite``, ``model.onnx``, or a
             folder for a SavedModel (overwritten if it exists).
-        format: one of :data:`EXPORT_FORMATS`; by default from the suffix of ``path``.
+        format: one of `EXPORT_FORMATS`; by default from the suffix of ``path``.
         check: run the export on ``sample`` and compare with the Keras model.
         sample: check inputs (an image batch, or a dict for image+metadata models); by
             default 4 random images in [0, 255] (and standard-normal metadata), seeded.
@@ -254,7 +254,7 @@ def export_model(
         opset: the ONNX opset.
 
     Returns:
-        An :class:`ExportResult` with the measured difference.
+        An `ExportResult` with the measured difference.
 
     Raises:
         OptionalDependencyError: ONNX export without ``tf2onnx``/``onnxruntime``

@@ -1,12 +1,12 @@
 """Fine-tuning helpers: find the backbone, freeze it, unfreeze its top, count parameters.
 
 Keras 3 runs a BatchNorm layer whose ``trainable`` is ``False`` in inference mode (it
-uses and keeps its moving statistics). :func:`freeze_backbone` and :func:`unfreeze` keep
+uses and keeps its moving statistics). `freeze_backbone` and `unfreeze` keep
 every BatchNorm layer of the backbone frozen by default, as the Keras transfer-learning
 guide recommends: updating ImageNet statistics with small, differently distributed
 medical batches destroys what the pretrained layers learned.
 
-Changing ``trainable`` takes effect at the next ``compile`` (:func:`dermnet.train.fit`
+Changing ``trainable`` takes effect at the next ``compile`` (`dermnet.train.fit`
 compiles by default).
 """
 
@@ -175,7 +175,7 @@ def _count(weights: list[Any]) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class ParameterReport:
-    """Trainable and frozen parameters of a classifier, as :func:`parameter_report` counts.
+    """Trainable and frozen parameters of a classifier, as `parameter_report` counts.
 
     Attributes:
         total: every parameter (BatchNorm moving statistics included).

@@ -1,4 +1,4 @@
-"""The model registry and :func:`create_model`."""
+"""The model registry and `create_model`."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ __all__ = [
     "register_model",
 ]
 
-#: The model registry: name -> :class:`ModelSpec`.
+#: The model registry: name -> `ModelSpec`.
 MODELS: Registry[ModelSpec] = Registry("model")
-#: How a two-class model outputs its prediction (see :func:`create_model`).
+#: How a two-class model outputs its prediction (see `create_model`).
 BINARY_OUTPUTS = ("softmax", "sigmoid")
 #: BatchNorm momentum that ``bn_momentum="auto"`` gives a backbone trained from scratch,
-#: and one that starts from pretrained weights (see :func:`create_model`).
+#: and one that starts from pretrained weights (see `create_model`).
 AUTO_BN_MOMENTUM = {"scratch": 0.9, "pretrained": 0.99}
 _WEIGHT_SUFFIXES = (".weights.h5", ".keras", ".h5")
 _zoo_loaded = False
@@ -43,7 +43,7 @@ def _load_zoo() -> None:
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
-    """Register a :class:`ModelSpec`; a duplicate name is an error."""
+    """Register a `ModelSpec`; a duplicate name is an error."""
     if not isinstance(spec, ModelSpec):
         raise fail("spec", "register_model", "a ModelSpec", spec)
     return MODELS.register(spec.name, spec)
@@ -61,7 +61,7 @@ def list_models(pattern: str | None = None) -> list[str]:
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` of a registered model; an unknown name gets "did you mean".
+    """The `ModelSpec` of a registered model; an unknown name gets "did you mean".
 
     Example:
         >>> spec = get_model_spec("mobilenet_v2")
@@ -173,10 +173,10 @@ def create_model(
     ``bn_momentum="auto"`` (the default) sets every BatchNorm layer of the backbone to
     0.9 when training from scratch (``weights=None``) and to 0.99 otherwise; pass a
     number to choose, or ``None`` to keep the backbone's own values. See
-    :func:`dermnet.models.recalibrate_batchnorm` for the other remedy.
+    `dermnet.models.recalibrate_batchnorm` for the other remedy.
 
     Args:
-        name: a registered model name (see :func:`list_models`).
+        name: a registered model name (see `list_models`).
         num_classes: number of classes, >= 2.
         input_shape: ``(height, width, 3)``; defaults to the spec's input size; at least
             the spec's ``min_input_size``.

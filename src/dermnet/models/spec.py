@@ -27,7 +27,7 @@ class ModelSpec:
         backbone_name: the name of the backbone sub-model inside the classifier.
         input_size: default ``(height, width)``.
         min_input_size: smallest ``(height, width)`` the backbone accepts.
-        preprocessing: one of :data:`PREPROCESSING_MODES`, done inside the model.
+        preprocessing: one of `PREPROCESSING_MODES`, done inside the model.
         gradcam_layer: layer inside the backbone that Grad-CAM uses by default; the full
             path in a classifier is ``f"{backbone_name}/{gradcam_layer}"``.
         pretrained: weight sets available by name, e.g. ``("imagenet",)``.

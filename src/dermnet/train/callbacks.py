@@ -1,4 +1,4 @@
-"""Keras callbacks used by :func:`dermnet.train.fit`: one-line progress and a history plot.
+"""Keras callbacks used by `dermnet.train.fit`: one-line progress and a history plot.
 
 Defines Keras subclasses, so it imports Keras at module level.
 """

@@ -29,13 +29,13 @@ def run_demo(
     """Train, evaluate and explain a small CNN on the bundled HAM10000 sample.
 
     Steps, each through the public API of its layer: load the sample
-    (:func:`dermnet.data.load_sample`), split it grouped by ``lesion_id``
-    (:func:`dermnet.data.split`), preprocess with Shades of Gray colour constancy
-    (:mod:`dermnet.transforms`), build ``simple_cnn`` (:func:`dermnet.models.create_model`),
-    train with balanced class weights (:func:`dermnet.imbalance.class_weights`,
-    :func:`dermnet.train.fit`), evaluate on the held-out test part
-    (:func:`dermnet.metrics.evaluate`), and draw Grad-CAM overlays
-    (:class:`dermnet.explain.GradCAM`).
+    (`dermnet.data.load_sample`), split it grouped by ``lesion_id``
+    (`dermnet.data.split`), preprocess with Shades of Gray colour constancy
+    (`dermnet.transforms`), build ``simple_cnn`` (`dermnet.models.create_model`),
+    train with balanced class weights (`dermnet.imbalance.class_weights`,
+    `dermnet.train.fit`), evaluate on the held-out test part
+    (`dermnet.metrics.evaluate`), and draw Grad-CAM overlays
+    (`dermnet.explain.GradCAM`).
 
     Writes to ``output_dir``: ``metrics.json``, ``confusion_matrix.png``,
     ``training_curves.png``, ``roc_curves.png``, ``gradcam.png``, ``model.keras`` and

@@ -1,4 +1,4 @@
-"""Training recipes built on :func:`dermnet.train.fit`: two-phase fine-tuning."""
+"""Training recipes built on `dermnet.train.fit`: two-phase fine-tuning."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ __all__ = ["FineTuneResult", "fine_tune"]
 
 @dataclasses.dataclass
 class FineTuneResult:
-    """The two phases of :func:`fine_tune`.
+    """The two phases of `fine_tune`.
 
     Attributes:
         head: the Keras ``History`` of phase 1 (backbone frozen).
         finetune: the ``History`` of phase 2 (top of the backbone unfrozen).
         history: both phases as one ``{metric: [per-epoch values]}`` dict (epochs
-            numbered on), ready for :func:`dermnet.metrics.plot_history`.
+            numbered on), ready for `dermnet.metrics.plot_history`.
         head_report: trainable parameters in phase 1.
         finetune_report: trainable parameters in phase 2.
     """
@@ -71,14 +71,14 @@ def fine_tune(
 ) -> FineTuneResult:
     """Two-phase transfer learning: train the head, then the top of the backbone.
 
-    Phase 1 freezes the whole backbone (:func:`dermnet.models.freeze_backbone`) and trains
+    Phase 1 freezes the whole backbone (`dermnet.models.freeze_backbone`) and trains
     the head for ``head_epochs`` at ``head_learning_rate``. Phase 2 unfreezes the top of
-    the backbone (:func:`dermnet.models.unfreeze`, BatchNorm kept in inference mode) and
+    the backbone (`dermnet.models.unfreeze`, BatchNorm kept in inference mode) and
     trains for ``epochs`` more at the lower ``learning_rate``, with ``warmup_epochs`` of
     linear warm-up and a cosine or plateau decay. Epoch numbers run on across the phases.
 
     Args:
-        model: a classifier from :func:`dermnet.models.create_model`, typically with
+        model: a classifier from `dermnet.models.create_model`, typically with
             ``weights="imagenet"``.
         train: training batches.
         val: validation batches.
@@ -99,11 +99,11 @@ def fine_tune(
         callbacks: extra Keras callbacks for both phases.
         log: receives one line per epoch.
         verbose: Keras' progress output.
-        fit_options: more :func:`dermnet.train.fit` options for both phases (``seed``,
+        fit_options: more `dermnet.train.fit` options for both phases (``seed``,
             ``csv_log``, ``strategy``, ``mixed_precision``, ``monitor``, ...).
 
     Returns:
-        A :class:`FineTuneResult`.
+        A `FineTuneResult`.
 
     Example:
         >>> import numpy as np, tensorflow as tf

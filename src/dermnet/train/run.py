@@ -2,7 +2,7 @@
 
 A run folder holds everything needed to inspect, resume, evaluate and use a training run:
 
-- ``config.json``: the :class:`RunConfig`, classes, split sizes, versions;
+- ``config.json``: the `RunConfig`, classes, split sizes, versions;
 - ``split.csv``: every image with its role (train/val/test), the exact split;
 - ``model.keras``: the best model so far (lowest validation loss), its BatchNorm
   statistics re-estimated after training;
@@ -53,7 +53,7 @@ class RunConfig(ConfigMixin):
     """Everything a training run needs, saved as ``config.json`` in the run folder.
 
     Give the data as a registered ``dataset`` name with its ``root`` folder (see
-    :func:`dermnet.data.list_datasets`), or as a bundled ``sample`` name.
+    `dermnet.data.list_datasets`), or as a bundled ``sample`` name.
 
     Attributes:
         model: a registered model name.
@@ -61,7 +61,7 @@ class RunConfig(ConfigMixin):
         root: the dataset's folder.
         sample: a bundled sample instead (``"ham10000"``, ``"malaria"``).
         weights: ``None``, ``"imagenet"`` or a weights file (see
-            :func:`dermnet.models.create_model`).
+            `dermnet.models.create_model`).
         image_size: square input size; ``None`` uses the model's default.
         batch_size: images per batch.
         epochs: epochs in all.
@@ -285,7 +285,7 @@ def train_run(
     """Train a model as ``config`` says and write a run folder; or resume one.
 
     Steps: load the data, split it (grouped by lesion/patient, stratified, seeded;
-    written to ``split.csv``), build the model, train with :func:`dermnet.train.fit`
+    written to ``split.csv``), build the model, train with `dermnet.train.fit`
     (balanced class weights by default, best-model checkpoint, CSV history, curves),
     then evaluate the best model on the test split (``metrics.json``).
 
@@ -476,7 +476,7 @@ def evaluate_run(
     """Evaluate a run's model on its own test (or validation) split.
 
     Args:
-        run_dir: a run folder written by :func:`train_run`.
+        run_dir: a run folder written by `train_run`.
         split: ``"test"`` or ``"val"``.
         model_file: the model in the folder (``"model.keras"``, the best; or
             ``"last.keras"``).
@@ -484,7 +484,7 @@ def evaluate_run(
             confusion matrix PNG.
 
     Returns:
-        A :class:`dermnet.metrics.EvaluationReport`.
+        A `dermnet.metrics.EvaluationReport`.
     """
     from dermnet.metrics import evaluate, figure_to_png, plot_confusion_matrix
     from dermnet.models import load_model
@@ -542,7 +542,7 @@ def predict_run(
     """Predict images (files or folders) with a run's model, preprocessed as in training.
 
     Args:
-        run_dir: a run folder written by :func:`train_run`.
+        run_dir: a run folder written by `train_run`.
         inputs: image files and/or folders (searched recursively).
         model_file: the model in the folder.
         batch_size: images per batch.

@@ -86,7 +86,7 @@ class LinearWarmup(keras.callbacks.Callback):
     """Raise the learning rate linearly over the first ``warmup_steps`` batches.
 
     For optimizers with a plain (non-schedule) learning rate, e.g. together with
-    ``keras.callbacks.ReduceLROnPlateau``; with a cosine decay use :class:`WarmupCosine`.
+    ``keras.callbacks.ReduceLROnPlateau``; with a cosine decay use `WarmupCosine`.
 
     Args:
         learning_rate: the learning rate reached after warm-up, > 0.

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LR_SCHEDULES", "OPTIMIZERS", "fit"]
 
-#: Learning-rate schedules :func:`fit` builds by name.
+#: Learning-rate schedules `fit` builds by name.
 LR_SCHEDULES = ("constant", "cosine", "plateau")
-#: Optimizers :func:`fit` builds by name.
+#: Optimizers `fit` builds by name.
 OPTIMIZERS = ("adam", "adamw", "sgd")
 _POLICIES = ("mixed_float16", "mixed_bfloat16")
 
@@ -238,16 +238,16 @@ def fit(
     cross-entropy for integer labels.
 
     Args:
-        model: a classifier from :func:`dermnet.models.create_model` (or any Keras model
+        model: a classifier from `dermnet.models.create_model` (or any Keras model
             with a softmax or sigmoid output).
-        train: batches of ``(inputs, labels)``, e.g. from :func:`dermnet.data.make_dataset`
+        train: batches of ``(inputs, labels)``, e.g. from `dermnet.data.make_dataset`
             (inputs are images, or ``{"image", "metadata"}`` dicts for fusion models).
         val: optional validation batches, evaluated after every epoch.
         epochs: the epoch to stop after (as in Keras: with ``initial_epoch=3`` and
             ``epochs=5``, two epochs run), >= 1.
         learning_rate: the (peak) learning rate, > 0.
         class_weight: per-class loss weights, e.g. from
-            :func:`dermnet.imbalance.class_weights`.
+            `dermnet.imbalance.class_weights`.
         metrics: Keras metrics to track.
         callbacks: extra Keras callbacks.
         compile: compile the model first; pass ``False`` to keep your own ``compile()``
@@ -258,7 +258,7 @@ def fit(
         optimizer: ``"adam"`` (default), ``"adamw"``, ``"sgd"`` (Nesterov, momentum 0.9)
             or a Keras optimizer.
         lr_schedule: ``None``/``"constant"``, ``"cosine"`` (linear warm-up then cosine
-            decay to 0 at the last epoch, :class:`~dermnet.train.WarmupCosine`),
+            decay to 0 at the last epoch, `WarmupCosine`),
             ``"plateau"`` (divide by 5 after 2 epochs without improvement of
             ``monitor``), a Keras ``LearningRateSchedule``, or a function
             ``(epoch, lr) -> lr``.
@@ -276,7 +276,7 @@ def fit(
             ``print``; use with ``verbose=0``.
         seed: seed Python, NumPy and TensorFlow first (shuffling, dropout) and make ops
             deterministic; for the same initial weights seed before ``create_model`` too
-            (:func:`dermnet.seed_everything`).
+            (`dermnet.seed_everything`).
         mixed_precision: ``True`` (``"mixed_float16"`` on a GPU, else
             ``"mixed_bfloat16"``), or a policy name. The model is cloned under the policy
             (its last layer stays float32), trained, and its weights copied back.
@@ -289,7 +289,7 @@ def fit(
             not know its length.
         recalibrate_bn: after training, re-estimate the moving statistics of the
             BatchNorm layers that trained from ``recalibrate_steps`` batches of ``train``
-            (:func:`dermnet.models.recalibrate_batchnorm`), also in the best ``checkpoint``.
+            (`dermnet.models.recalibrate_batchnorm`), also in the best ``checkpoint``.
             ``"auto"`` (default) does it when the model has trainable BatchNorm layers;
             ``False`` never. After a short run the moving averages lag behind the weights
             and inference-mode predictions can collapse onto one class; this removes that

@@ -18,7 +18,7 @@ from dermnet._core.validation import check_int, check_option
 
 __all__ = ["TTA_TRANSFORMS", "predict_tta"]
 
-#: The transform sets :func:`predict_tta` knows, with the number of views each gives.
+#: The transform sets `predict_tta` knows, with the number of views each gives.
 TTA_TRANSFORMS: dict[str, int] = {"none": 1, "flips": 4, "dihedral": 8}
 
 _WHERE = "predict_tta"
@@ -47,7 +47,7 @@ def predict_tta(
     """Predict with test-time augmentation: the mean of the model's outputs over the views.
 
     Args:
-        model: a Keras classifier (e.g. from :func:`dermnet.models.create_model`) whose
+        model: a Keras classifier (e.g. from `dermnet.models.create_model`) whose
             output is probabilities (softmax or sigmoid).
         inputs: images ``(N, H, W, C)`` as the model takes them (dermnet models: float
             0-255), or a dict ``{"image": images, "metadata": vectors}`` for image+metadata

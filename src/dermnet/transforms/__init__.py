@@ -1,10 +1,10 @@
 """Preprocessing for dermoscopy and microscopy images, and augmentation.
 
-Pure functions live in :mod:`dermnet.transforms.functional`; the classes here wrap them,
-validate their parameters and serialize to dicts. :func:`preset` builds named pipelines,
-:func:`tf_map` runs them inside ``tf.data``, :func:`preprocess_folder` (``dermnet
-preprocess``) writes an offline cache, :func:`show` draws before/after panels. Random
-augmentation is a set of seeded Keras layers (:func:`augmentation` for named sets).
+Pure functions live in `dermnet.transforms.functional`; the classes here wrap them,
+validate their parameters and serialize to dicts. `preset` builds named pipelines,
+`tf_map` runs them inside ``tf.data``, `preprocess_folder` (``dermnet
+preprocess``) writes an offline cache, `show` draws before/after panels. Random
+augmentation is a set of seeded Keras layers (`augmentation` for named sets).
 """
 
 from typing import TYPE_CHECKING

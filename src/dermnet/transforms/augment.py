@@ -1,7 +1,7 @@
 """Seeded random augmentation as Keras layers that run inside the graph.
 
 The layers take float images in ``value_range`` (default [0, 255], what
-:func:`dermnet.data.make_dataset` yields and dermnet models expect), of shape ``HxWxC``
+`dermnet.data.make_dataset` yields and dermnet models expect), of shape ``HxWxC``
 or ``NxHxWxC``, and return float32 images of the same shape, clipped to that range. Each
 image of a batch gets its own random parameters. They run in a Keras model (active only
 when ``training=True``: ``fit`` augments, ``predict`` does not), on a batch tensor in
@@ -9,7 +9,7 @@ when ``training=True``: ``fit`` augments, ``predict`` does not), on a batch tens
 the sequence of random draws is reproducible; every layer is registered for ``.keras``
 files under the ``dermnet`` package.
 
-:class:`MixUp` and :class:`CutMix` mix images and labels of a batch, so they take
+`MixUp` and `CutMix` mix images and labels of a batch, so they take
 ``(images, labels)`` and return both: map them over a batched ``(images, labels)``
 dataset.
 """
@@ -296,7 +296,7 @@ class RandomZoom(_AffineBase):
 
     Args:
         zoom_range: ``(min, max)`` zoom factors, each > 0.
-        fill_mode: see :class:`RandomRotation`.
+        fill_mode: see `RandomRotation`.
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_value: the value outside the image for ``fill_mode="constant"``.
         value_range: the images' (low, high) range.
@@ -321,7 +321,7 @@ class RandomTranslation(_AffineBase):
 
     Args:
         fraction: the largest shift as a fraction of the size, in [0, 1].
-        fill_mode: see :class:`RandomRotation`.
+        fill_mode: see `RandomRotation`.
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_value: the value outside the image for ``fill_mode="constant"``.
         value_range: the images' (low, high) range.
@@ -350,7 +350,7 @@ class RandomAffine(_AffineBase):
         max_angle: the largest rotation in degrees, in [0, 180].
         zoom_range: ``(min, max)`` zoom factors, each > 0.
         translate: the largest shift as a fraction of the size, in [0, 1].
-        fill_mode: see :class:`RandomRotation`.
+        fill_mode: see `RandomRotation`.
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_value: the value outside the image for ``fill_mode="constant"``.
         value_range: the images' (low, high) range.

@@ -1,4 +1,4 @@
-"""Transform classes: thin wrappers around :mod:`dermnet.transforms.functional`.
+"""Transform classes: thin wrappers around `dermnet.transforms.functional`.
 
 A transform draws no pixels itself: it stores its parameters (``get_config``), validates
 them at construction, and calls a pure function. Every transform serializes to a dict that
@@ -6,8 +6,8 @@ records the dermnet version, and back (``to_dict`` / ``transform_from_dict``).
 
 The same transform runs on one ``HxWxC`` image, on a NumPy batch ``NxHxWxC``, with a lesion
 mask that geometric transforms move along with the image (``t(image, mask=mask)``), inside
-``tf.data`` (:func:`dermnet.transforms.tf_map`) and over a folder
-(:func:`dermnet.transforms.preprocess_folder`).
+``tf.data`` (`dermnet.transforms.tf_map`) and over a folder
+(`dermnet.transforms.preprocess_folder`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ Shape = tuple[int | None, int | None, int | None]
 
 
 def register_transform(name: str) -> Callable[[type[Transform]], type[Transform]]:
-    """Class decorator registering a :class:`Transform` subclass under ``name``.
+    """Class decorator registering a `Transform` subclass under ``name``.
 
     Registered transforms can be rebuilt from dicts by name and are covered by the
     shared test suite (``tests/transforms/test_suite.py``), which fails for a registered
@@ -73,7 +73,7 @@ class Transform:
     """Base class of dermnet's preprocessing transforms.
 
     Subclasses store their keyword arguments as attributes of the same name, list them
-    in ``get_config``, and implement :meth:`apply` for one ``HxWxC`` image. Calling a
+    in ``get_config``, and implement `apply` for one ``HxWxC`` image. Calling a
     transform validates the image (errors name the transform), and applies it to one
     image or image by image to a ``NxHxWxC`` batch. With ``mask=`` it returns
     ``(image, mask)``: geometric transforms move the mask with the image, the others
@@ -81,7 +81,7 @@ class Transform:
 
     Class attributes describe the contract: ``input_channels`` (the channel counts the
     transform accepts), ``geometric`` (it moves pixels, so masks follow) and
-    :meth:`output_shape`.
+    `output_shape`.
     """
 
     name: ClassVar[str] = "transform"
@@ -101,7 +101,7 @@ class Transform:
     def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
         """The output ``(height, width, channels)`` for an input shape (None: unknown).
 
-        Used by :func:`dermnet.transforms.tf_map` to give ``tf.data`` static shapes.
+        Used by `dermnet.transforms.tf_map` to give ``tf.data`` static shapes.
         The base class keeps the shape.
         """
         h, w, c = _hwc(input_shape)
@@ -142,7 +142,7 @@ class Transform:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Transform:
-        """Rebuild from :meth:`get_config` output; unknown keys are an error."""
+        """Rebuild from `get_config` output; unknown keys are an error."""
         try:
             return cls(**config)
         except TypeError as exc:
@@ -193,7 +193,7 @@ def _check_masks(mask: object, image: np.ndarray, where: str) -> np.ndarray:
 
 
 def transform_from_dict(data: dict[str, Any]) -> Transform:
-    """Rebuild a transform (or a :class:`Compose`) from :meth:`Transform.to_dict` output.
+    """Rebuild a transform (or a `Compose`) from `Transform.to_dict` output.
 
     A dict written by a different dermnet major version still loads, with a warning.
 

@@ -8,13 +8,13 @@ The contract every function here keeps (the per-function docstrings say where it
   [0, 255]. A float image whose maximum is at most 1 is taken as [0, 1]. The output has
   the input's dtype and value range (results are clipped to it).
 - **Shape**: the output keeps the input's rank; functions that change the channel count
-  (:func:`convert_color` to gray, :func:`enhance_edges` with ``mode="channel"``) say so.
+  (`convert_color` to gray, `enhance_edges` with ``mode="channel"``) say so.
 - **Determinism**: the same input and parameters always give the same output.
 - **Precision**: OpenCV operations that only exist for 8-bit images (CLAHE, histogram
   equalisation, non-local means, inpainting, Canny, median blur with a kernel above 5)
   run on float input rounded to 8 bits, then return floats in the input's range.
 
-Bad input raises :class:`~dermnet._core.errors.ParameterError` naming the function and
+Bad input raises `ParameterError` naming the function and
 the parameter.
 """
 
@@ -64,7 +64,7 @@ __all__ = [
 
 _RESIZE_MODES = ("stretch", "pad", "crop")
 _INTERPOLATIONS = ("auto", "nearest", "linear", "cubic", "area")
-#: The colour spaces :func:`convert_color` converts RGB images to.
+#: The colour spaces `convert_color` converts RGB images to.
 COLOR_SPACES = ("gray", "hls", "hsv", "lab", "ycrcb")
 _EDGE_METHODS = ("sobel", "laplacian", "canny")
 _EDGE_MODES = ("channel", "blend")
@@ -163,7 +163,7 @@ def _to_uint8(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _from_uint8(out: np.ndarray, like: np.ndarray, top: float) -> np.ndarray:
-    """Undo :func:`_to_uint8`: back to ``like``'s dtype, range and rank."""
+    """Undo `_to_uint8`: back to ``like``'s dtype, range and rank."""
     if out.ndim == 2 and like.ndim == 3:
         out = out[..., None]
     if like.dtype == np.uint8:
@@ -273,7 +273,7 @@ def _apply_illuminant(image: np.ndarray, illuminant: np.ndarray) -> np.ndarray:
 def gray_world(image: np.ndarray) -> np.ndarray:
     """Gray World colour constancy: scale the channels to equal means (Buchsbaum, 1980).
 
-    The same as :func:`shades_of_gray` with ``p=1``.
+    The same as `shades_of_gray` with ``p=1``.
 
     Args:
         image: ``HxWx3`` uint8 or float image (or a batch).
@@ -390,17 +390,17 @@ def remove_hair(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """DullRazor-style hair removal (Lee et al., 1997): black-hat mask, then inpainting.
 
-    Finds hairs with :func:`hair_mask` and fills them by inpainting from the surrounding
+    Finds hairs with `hair_mask` and fills them by inpainting from the surrounding
     skin (Telea's fast marching method or Navier-Stokes). Pixels outside the mask are
     returned unchanged (for float input too: only the hair pixels are rounded to 8 bits).
 
     Args:
         image: ``HxWx3`` (or gray) uint8 or float image (or a batch).
-        kernel_size: see :func:`hair_mask`.
-        threshold: see :func:`hair_mask`.
+        kernel_size: see `hair_mask`.
+        threshold: see `hair_mask`.
         radius: the inpainting neighbourhood in pixels, >= 1.
         method: ``"telea"`` or ``"ns"`` (Navier-Stokes).
-        smoothing: see :func:`hair_mask`.
+        smoothing: see `hair_mask`.
         return_mask: also return the boolean hair mask.
 
     Returns:
@@ -751,7 +751,7 @@ def enhance_edges(
     low_threshold: float = 50.0,
     high_threshold: float = 150.0,
 ) -> np.ndarray:
-    """Add an edge map (:func:`edge_map`) to an image, as an extra channel or blended in.
+    """Add an edge map (`edge_map`) to an image, as an extra channel or blended in.
 
     Args:
         image: ``HxWx3`` (or gray) uint8 or float image (or a batch).
@@ -760,8 +760,8 @@ def enhance_edges(
             ``HxWx4``, gray ``HxW`` becomes ``HxWx2``); ``"blend"`` returns
             ``(1 - alpha) * image + alpha * edges`` with the input's shape.
         alpha: the edge weight of ``"blend"``, in [0, 1].
-        low_threshold: see :func:`edge_map`.
-        high_threshold: see :func:`edge_map`.
+        low_threshold: see `edge_map`.
+        high_threshold: see `edge_map`.
 
     Returns:
         The image with edges, dtype and range of the input.
@@ -1070,7 +1070,7 @@ def _foreground(image: np.ndarray, background_threshold: float | None) -> np.nda
 def reinhard_stats(
     image: np.ndarray, background_threshold: float | None = None
 ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """The CIELAB mean and standard deviation of an image, for :func:`reinhard_normalize`.
+    """The CIELAB mean and standard deviation of an image, for `reinhard_normalize`.
 
     Statistics are in OpenCV's float CIELAB units (L in 0-100, a and b about -128-127).
 
@@ -1144,7 +1144,7 @@ def reinhard_normalize(
     Each CIELAB channel is standardised with the image's own mean and standard deviation
     and rescaled to the target's, which removes stain and scanner colour differences
     between microscopy slides. Get the target from a reference image with
-    :func:`reinhard_stats`.
+    `reinhard_stats`.
 
     Args:
         image: ``HxWx3`` RGB uint8 or float image (or a batch).

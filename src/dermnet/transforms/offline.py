@@ -3,7 +3,7 @@
 OpenCV work inside ``tf.data`` runs once per image per epoch and holds the GIL; writing
 the preprocessed images once, in parallel processes, and training from the cache is the
 fast path. The cache mirrors the source tree (class sub-folders stay, so
-:func:`dermnet.data.load_image_folder` reads it) and holds a manifest,
+`dermnet.data.load_image_folder` reads it) and holds a manifest,
 ``dermnet_preprocess.json``, recording the pipeline dict, the dermnet version, the counts
 and the errors.
 """
@@ -39,7 +39,7 @@ _SHOWN_ERRORS = 20  # errors kept in the report and the manifest (the count is c
 
 @dataclasses.dataclass(frozen=True)
 class PreprocessReport(ConfigMixin):
-    """What :func:`preprocess_folder` did.
+    """What `preprocess_folder` did.
 
     Attributes:
         source: the source folder.
@@ -246,7 +246,7 @@ def preprocess_folder(
     Args:
         source: the folder of images (searched recursively for JPEG, PNG, BMP and TIFF).
         destination: the cache folder (created if needed).
-        transform: a :class:`~dermnet.transforms.Transform` (e.g. ``preset("dermoscopy")``)
+        transform: a `Transform` (e.g. ``preset("dermoscopy")``)
             or its dict. It must return uint8 images for uint8 input, as every dermnet
             transform does.
         workers: processes to use, >= 1 (1 runs in this process).
@@ -256,7 +256,7 @@ def preprocess_folder(
             receiving ``(done, total)``.
 
     Returns:
-        A :class:`PreprocessReport`.
+        A `PreprocessReport`.
 
     Raises:
         MissingFileError: ``source`` does not exist.

@@ -1,9 +1,9 @@
 """The preprocessing transforms: registered, serializable classes around the functions.
 
 Each class validates its parameters when constructed (a bad value raises
-:class:`~dermnet._core.errors.ParameterError` naming the class and the parameter), keeps
+`ParameterError` naming the class and the parameter), keeps
 them under the constructor's names for ``get_config``, and calls the matching function
-of :mod:`dermnet.transforms.functional`, whose docstring states the dtype, range and
+of `dermnet.transforms.functional`, whose docstring states the dtype, range and
 shape contract.
 """
 
@@ -65,7 +65,7 @@ def _mask_u8(mask: np.ndarray) -> np.ndarray:
 # -- colour constancy ------------------------------------------------------------------------
 @register_transform("shades_of_gray")
 class ShadesOfGray(Transform):
-    """Shades of Gray colour constancy; see :func:`dermnet.transforms.functional.shades_of_gray`.
+    """Shades of Gray colour constancy; see `dermnet.transforms.functional.shades_of_gray`.
 
     Args:
         p: the Minkowski norm (default 6), >= 1.
@@ -89,7 +89,7 @@ class ShadesOfGray(Transform):
 
 @register_transform("gray_world")
 class GrayWorld(Transform):
-    """Gray World colour constancy; see :func:`dermnet.transforms.functional.gray_world`."""
+    """Gray World colour constancy; see `dermnet.transforms.functional.gray_world`."""
 
     def apply(self, image: np.ndarray) -> np.ndarray:
         return F.gray_world(image)
@@ -97,7 +97,7 @@ class GrayWorld(Transform):
 
 @register_transform("max_rgb")
 class MaxRGB(Transform):
-    """Max-RGB (white patch) colour constancy; see :func:`dermnet.transforms.functional.max_rgb`.
+    """Max-RGB (white patch) colour constancy; see `dermnet.transforms.functional.max_rgb`.
 
     Args:
         percentile: the percentile taken as each channel's white, in [0, 100].
@@ -116,9 +116,9 @@ class MaxRGB(Transform):
 # -- hair removal ----------------------------------------------------------------------------
 @register_transform("remove_hair")
 class RemoveHair(Transform):
-    """DullRazor hair removal; see :func:`dermnet.transforms.functional.remove_hair`.
+    """DullRazor hair removal; see `dermnet.transforms.functional.remove_hair`.
 
-    :meth:`hair_mask` gives the mask of the pixels that would be inpainted.
+    `hair_mask` gives the mask of the pixels that would be inpainted.
 
     Args:
         kernel_size: black-hat structuring element size in pixels, odd, >= 3; wider than
@@ -170,7 +170,7 @@ class RemoveHair(Transform):
 # -- contrast --------------------------------------------------------------------------------
 @register_transform("clahe")
 class CLAHE(Transform):
-    """CLAHE on the lightness channel; see :func:`dermnet.transforms.functional.clahe`.
+    """CLAHE on the lightness channel; see `dermnet.transforms.functional.clahe`.
 
     Args:
         clip_limit: contrast limit, > 0.
@@ -193,7 +193,7 @@ class CLAHE(Transform):
 @register_transform("equalize_histogram")
 class EqualizeHistogram(Transform):
     """Global histogram equalisation of the luma; see
-    :func:`dermnet.transforms.functional.equalize_histogram`."""
+    `dermnet.transforms.functional.equalize_histogram`."""
 
     input_channels = _GRAY_OR_RGB
 
@@ -204,7 +204,7 @@ class EqualizeHistogram(Transform):
 # -- smoothing, denoising, sharpening --------------------------------------------------------
 @register_transform("gaussian_blur")
 class GaussianBlur(Transform):
-    """Gaussian blur; see :func:`dermnet.transforms.functional.gaussian_blur`.
+    """Gaussian blur; see `dermnet.transforms.functional.gaussian_blur`.
 
     Args:
         sigma: standard deviation in pixels, > 0.
@@ -227,7 +227,7 @@ class GaussianBlur(Transform):
 
 @register_transform("median_blur")
 class MedianBlur(Transform):
-    """Median filter; see :func:`dermnet.transforms.functional.median_blur`.
+    """Median filter; see `dermnet.transforms.functional.median_blur`.
 
     Args:
         kernel_size: odd aperture, >= 3.
@@ -248,7 +248,7 @@ class MedianBlur(Transform):
 @register_transform("bilateral_filter")
 class BilateralFilter(Transform):
     """Edge-preserving bilateral filter; see
-    :func:`dermnet.transforms.functional.bilateral_filter`.
+    `dermnet.transforms.functional.bilateral_filter`.
 
     Args:
         diameter: neighbourhood diameter in pixels, >= 1.
@@ -279,7 +279,7 @@ class BilateralFilter(Transform):
 
 @register_transform("denoise_nl_means")
 class DenoiseNLMeans(Transform):
-    """Non-local means denoising; see :func:`dermnet.transforms.functional.denoise_nl_means`.
+    """Non-local means denoising; see `dermnet.transforms.functional.denoise_nl_means`.
 
     Args:
         strength: filter strength in gray levels, > 0.
@@ -315,7 +315,7 @@ class DenoiseNLMeans(Transform):
 
 @register_transform("unsharp_mask")
 class UnsharpMask(Transform):
-    """Unsharp masking; see :func:`dermnet.transforms.functional.unsharp_mask`.
+    """Unsharp masking; see `dermnet.transforms.functional.unsharp_mask`.
 
     Args:
         sigma: blur sigma in pixels, > 0.
@@ -341,7 +341,7 @@ class UnsharpMask(Transform):
 @register_transform("enhance_edges")
 class EnhanceEdges(Transform):
     """Edges as an extra channel or blended in; see
-    :func:`dermnet.transforms.functional.enhance_edges`.
+    `dermnet.transforms.functional.enhance_edges`.
 
     With ``mode="channel"`` the output has one channel more than the input (``HxWx4``
     for RGB): models then need ``input_shape=(h, w, 4)``.
@@ -401,7 +401,7 @@ class EnhanceEdges(Transform):
 @register_transform("convert_color")
 class ConvertColor(Transform):
     """RGB to HSV, HLS, CIELAB, YCrCb or gray; see
-    :func:`dermnet.transforms.functional.convert_color` (value encodings per dtype).
+    `dermnet.transforms.functional.convert_color` (value encodings per dtype).
 
     Args:
         space: ``"hsv"``, ``"hls"``, ``"lab"``, ``"ycrcb"`` or ``"gray"``.
@@ -439,7 +439,7 @@ class ConvertColor(Transform):
 # -- geometry --------------------------------------------------------------------------------
 @register_transform("resize")
 class Resize(Transform):
-    """Resize to a fixed size; see :func:`dermnet.transforms.functional.resize`.
+    """Resize to a fixed size; see `dermnet.transforms.functional.resize`.
 
     Masks passed along (``t(image, mask=m)``) are resized with nearest-neighbour
     interpolation and the same padding or crop.
@@ -480,7 +480,7 @@ class Resize(Transform):
 
 @register_transform("center_crop")
 class CenterCrop(Transform):
-    """Cut the central region; see :func:`dermnet.transforms.functional.center_crop`.
+    """Cut the central region; see `dermnet.transforms.functional.center_crop`.
 
     Args:
         size: an int or ``(height, width)``, at most the image size.
@@ -509,11 +509,11 @@ class CenterCrop(Transform):
 @register_transform("crop_to_mask")
 class CropToMask(Transform):
     """Crop to the lesion mask's bounding box with a margin; see
-    :func:`dermnet.transforms.functional.crop_to_mask`.
+    `dermnet.transforms.functional.crop_to_mask`.
 
     It needs the mask: call it as ``t(image, mask=mask)`` (which returns the cropped image
     and mask); calling it on an image alone is an error. The output size depends on the
-    mask, so follow it with :class:`Resize` for a fixed size.
+    mask, so follow it with `Resize` for a fixed size.
 
     Args:
         margin: extra border as a fraction of the box size, >= 0.
@@ -559,9 +559,9 @@ class CropToMask(Transform):
 @register_transform("reinhard_normalize")
 class ReinhardNormalize(Transform):
     """Reinhard colour normalisation to target CIELAB statistics; see
-    :func:`dermnet.transforms.functional.reinhard_normalize`.
+    `dermnet.transforms.functional.reinhard_normalize`.
 
-    Build it from statistics, or from a reference image with :meth:`from_reference`
+    Build it from statistics, or from a reference image with `from_reference`
     (the statistics, not the image, are stored, so the transform stays a small dict).
 
     Args:

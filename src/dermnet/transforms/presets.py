@@ -54,7 +54,7 @@ def preset(name: str, image_size: int | tuple[int, int] = 224) -> Compose:
     - ``"dermoscopy"``: DullRazor hair removal, Shades of Gray (p=6), resize keeping the
       aspect ratio (black padding), the usual ISIC pipeline.
     - ``"dermoscopy_clahe"``: the same plus CLAHE on the lightness before resizing.
-    - ``"microscopy"``: Reinhard normalisation to :data:`MALARIA_REFERENCE` (the black
+    - ``"microscopy"``: Reinhard normalisation to `MALARIA_REFERENCE` (the black
       background of cell crops is kept out of the statistics and left black), resize
       with padding.
     - ``"resize"``: only the padded resize.
@@ -63,11 +63,11 @@ def preset(name: str, image_size: int | tuple[int, int] = 224) -> Compose:
     ISIC/HAM10000 originals (hairs are 3-8 pixels wide there).
 
     Args:
-        name: the preset name (see :func:`list_presets`).
+        name: the preset name (see `list_presets`).
         image_size: the output size, an int or ``(height, width)``.
 
     Returns:
-        A :class:`~dermnet.transforms.Compose`, serializable like any transform.
+        A `Compose`, serializable like any transform.
 
     Example:
         >>> preset("dermoscopy", image_size=224)

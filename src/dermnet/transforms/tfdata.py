@@ -27,7 +27,7 @@ def tf_map(
     optionally followed by other tensors (labels, ...) that it passes through unchanged,
     so it maps over ``(image, label)`` datasets as well as image-only ones. It runs the
     transform in a ``tf.numpy_function`` and sets the output's static shape from
-    :meth:`Transform.output_shape` (a pipeline ending in a resize has a fully static
+    `Transform.output_shape` (a pipeline ending in a resize has a fully static
     shape, whatever the input size), so Keras models see known dimensions.
 
     Dtype contract: the output has the input's dtype (uint8 stays uint8, float32 in
@@ -37,10 +37,10 @@ def tf_map(
 
     OpenCV in ``tf.data`` holds Python's GIL per image, so it scales poorly with
     ``num_parallel_calls``; for training over many epochs write an offline cache with
-    :func:`dermnet.transforms.preprocess_folder` (``dermnet preprocess``) instead.
+    `dermnet.transforms.preprocess_folder` (``dermnet preprocess``) instead.
 
     Args:
-        transform: a dermnet transform or :class:`~dermnet.transforms.Compose`.
+        transform: a dermnet transform or `Compose`.
         output_dtype: cast the output to this dtype (``"uint8"``, ``"float16"``,
             ``"float32"`` or ``"float64"``); None keeps the input's dtype.
 

@@ -18,7 +18,7 @@ def build_compact_cnn(
 
     Each stage: two 3x3 conv-BN layers with a (projected) shortcut, then ReLU; stages 1-3
     end in 2x2 max pooling. The output is ``stage4_out``, a 4-D feature map at 1/8 of the
-    input size. BatchNorm uses momentum 0.9 (see :func:`dermnet.models.create_model`).
+    input size. BatchNorm uses momentum 0.9 (see `dermnet.models.create_model`).
     ``weights`` is ``None`` or a path to a ``.weights.h5`` file of this backbone.
     """
     import keras
