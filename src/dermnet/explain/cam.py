@@ -311,8 +311,10 @@ class ScoreCAM(BaseCAM):
     time: one forward pass per batch of masks, never one per mask.
 
     Args:
-        model, target_layer, score: as for `GradCAM`.
+        model: as for `GradCAM`.
+        target_layer: as for `GradCAM`.
         batch_size: masked images per forward pass.
+        score: as for `GradCAM`.
         channels: use only the ``channels`` most activated channels of each image (a speed
             knob for wide layers such as MobileNetV2's 1,280); ``None`` uses all.
     """

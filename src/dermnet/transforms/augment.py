@@ -169,8 +169,10 @@ class RandomFlip(_Augmentation):
     Args:
         mode: ``"horizontal_and_vertical"`` (default: lesions have no up or left),
             ``"horizontal"`` or ``"vertical"``.
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
 
     Example:
         >>> import numpy as np
@@ -269,11 +271,13 @@ class RandomRotation(_AffineBase):
 
     Args:
         max_angle: the largest rotation in degrees, in [0, 180].
-        fill_mode: ``"reflect"``, ``"constant"``, ``"nearest"``, ``"wrap"`` or ``"mirror"``.
-        interpolation: ``"bilinear"`` or ``"nearest"``.
-        fill_value: the value outside the image for ``fill_mode="constant"``.
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        fill_mode (str): ``"reflect"``, ``"constant"``, ``"nearest"``, ``"wrap"`` or ``"mirror"``.
+        interpolation (str): ``"bilinear"`` or ``"nearest"``.
+        fill_value (float): the value outside the image for ``fill_mode="constant"``.
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     def __init__(self, max_angle: float = 180.0, **kwargs: Any) -> None:
@@ -296,11 +300,13 @@ class RandomZoom(_AffineBase):
 
     Args:
         zoom_range: ``(min, max)`` zoom factors, each > 0.
-        fill_mode: see `RandomRotation`.
-        interpolation: ``"bilinear"`` or ``"nearest"``.
-        fill_value: the value outside the image for ``fill_mode="constant"``.
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        fill_mode (str): see `RandomRotation`.
+        interpolation (str): ``"bilinear"`` or ``"nearest"``.
+        fill_value (float): the value outside the image for ``fill_mode="constant"``.
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     def __init__(self, zoom_range: Sequence[float] = (0.9, 1.1), **kwargs: Any) -> None:
@@ -321,11 +327,13 @@ class RandomTranslation(_AffineBase):
 
     Args:
         fraction: the largest shift as a fraction of the size, in [0, 1].
-        fill_mode: see `RandomRotation`.
-        interpolation: ``"bilinear"`` or ``"nearest"``.
-        fill_value: the value outside the image for ``fill_mode="constant"``.
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        fill_mode (str): see `RandomRotation`.
+        interpolation (str): ``"bilinear"`` or ``"nearest"``.
+        fill_value (float): the value outside the image for ``fill_mode="constant"``.
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     def __init__(self, fraction: float = 0.1, **kwargs: Any) -> None:
@@ -350,11 +358,13 @@ class RandomAffine(_AffineBase):
         max_angle: the largest rotation in degrees, in [0, 180].
         zoom_range: ``(min, max)`` zoom factors, each > 0.
         translate: the largest shift as a fraction of the size, in [0, 1].
-        fill_mode: see `RandomRotation`.
-        interpolation: ``"bilinear"`` or ``"nearest"``.
-        fill_value: the value outside the image for ``fill_mode="constant"``.
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        fill_mode (str): see `RandomRotation`.
+        interpolation (str): ``"bilinear"`` or ``"nearest"``.
+        fill_value (float): the value outside the image for ``fill_mode="constant"``.
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     def __init__(
@@ -393,8 +403,10 @@ class RandomBrightness(_Augmentation):
 
     Args:
         max_delta: the largest offset as a fraction of the value range, in [0, 1].
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     def __init__(self, max_delta: float = 0.1, **kwargs: Any) -> None:
@@ -418,8 +430,10 @@ class RandomContrast(_Augmentation):
     Args:
         factor: the contrast change, in [0, 1]: factors are drawn from
             ``[1 - factor, 1 + factor]``.
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     def __init__(self, factor: float = 0.2, **kwargs: Any) -> None:
@@ -442,8 +456,10 @@ class RandomSaturation(_Augmentation):
 
     Args:
         factor: the saturation change, in [0, 1].
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     channels = (3,)
@@ -469,8 +485,10 @@ class RandomHue(_Augmentation):
 
     Args:
         max_delta: the largest hue shift as a fraction of the circle, in [0, 0.5].
-        value_range: the images' (low, high) range.
-        seed: random seed, or None.
+
+    Other Parameters:
+        value_range (tuple[float, float]): the images' (low, high) range.
+        seed (int | None): random seed, or None.
     """
 
     channels = (3,)
