@@ -18,7 +18,7 @@ class ConfigMixin:
     The dict records the class name and the dermnet version that wrote it, so a config
     saved today can be read back (and diagnosed) later.
 
-    Example:
+    Examples:
         >>> import dataclasses
         >>> @dataclasses.dataclass(frozen=True)
         ... class Cfg(ConfigMixin):

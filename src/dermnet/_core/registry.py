@@ -53,7 +53,7 @@ def look_up_option(value: str, options: Iterable[str], *, param: str, where: str
     Raises:
         UnknownNameError: ``value`` is not allowed; the message lists close matches.
 
-    Example:
+    Examples:
         >>> look_up_option("balanced", ["balanced", "inverse_sqrt"], param="method",
         ...                where="class_weights")
         'balanced'
@@ -75,7 +75,7 @@ class Registry(Generic[T]):
     Args:
         kind: what the registry holds, used in messages ("model", "dataset", ...).
 
-    Example:
+    Examples:
         >>> reg = Registry("model")
         >>> _ = reg.register("tiny", object())
         >>> reg.names()

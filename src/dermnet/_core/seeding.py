@@ -23,7 +23,7 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> int:
     Returns:
         The seed, for logging.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> _ = seed_everything(7)
         >>> a = np.random.rand()

@@ -248,7 +248,7 @@ def describe(
     Returns:
         A `DatasetDescription`.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample, split
         >>> info = describe(split(load_sample("ham10000"), test_size=0.2, seed=0))
         >>> info.counts.loc["nv", ["train", "test", "all"]].tolist()

@@ -56,7 +56,7 @@ _LOADER_MODULES = ("dermnet.data.isic", "dermnet.data.arrays")
 def register_dataset(name: str) -> Callable[[Callable[..., Records]], Callable[..., Records]]:
     """Decorator registering a loader ``fn(root, **options) -> Records`` under ``name``.
 
-    Example:
+    Examples:
         >>> @register_dataset("my_cells")
         ... def load_my_cells(root, **options):
         ...     return load_image_folder(root, name="my_cells", **options)
@@ -75,7 +75,7 @@ def _import_builtin_loaders() -> None:
 def list_datasets(pattern: str | None = None) -> list[str]:
     """Names of the registered datasets, optionally filtered by a shell-style pattern.
 
-    Example:
+    Examples:
         >>> list_datasets("isic*")
         ['isic2018', 'isic2019', 'isic2020']
     """
@@ -292,7 +292,7 @@ def load_ham10000(
         MissingFileError: no metadata CSV, or missing images with ``on_error="raise"``.
         DataError: the CSV lacks a required column or has an unknown diagnosis.
 
-    Example:
+    Examples:
         >>> from dermnet.data import sample_path
         >>> records = load_ham10000(sample_path("ham10000"))
         >>> records.group_cols, records.metadata_cols
@@ -367,7 +367,7 @@ def load_image_folder(
         MissingFileError: ``root`` or a named class folder does not exist.
         DataError: no class folders, or a class folder without images.
 
-    Example:
+    Examples:
         >>> from dermnet.data import sample_path
         >>> load_image_folder(sample_path("malaria")).class_counts()
         {'Parasitized': 100, 'Uninfected': 100}
@@ -432,7 +432,7 @@ def load_malaria(
         MissingFileError: the folder does not exist or lacks a class folder; the message
             says where to download the data.
 
-    Example:
+    Examples:
         >>> from dermnet.data import sample_path
         >>> cells = load_malaria(sample_path("malaria"))
         >>> len(cells), cells.group_cols, len(set(cells.groups("slide_id")))
@@ -529,7 +529,7 @@ def load_csv(
             a given class has no rows.
         MissingFileError: the CSV or (with ``on_error="raise"``) an image is missing.
 
-    Example:
+    Examples:
         >>> from dermnet.data import sample_path
         >>> folder = sample_path("ham10000")
         >>> records = load_csv(folder / "HAM10000_metadata.csv", folder / "images",

@@ -56,7 +56,7 @@ class MetadataEncoder:
         stats_: per numeric column ``{"center", "scale", "fill"}`` (training statistics).
         categories_: per categorical column, the sorted training categories.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample, split
         >>> parts = split(load_sample("ham10000"), test_size=0.2, seed=0)
         >>> encoder = MetadataEncoder().fit(parts.train)

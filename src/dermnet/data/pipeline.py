@@ -260,7 +260,7 @@ def make_dataset(
         ParameterError: a parameter is invalid, or ``with_metadata`` without an encoder
             for records that are not training records.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample
         >>> ds = make_dataset(load_sample("malaria"), 32, batch_size=8, label_mode="one_hot")
         >>> images, labels = next(iter(ds))

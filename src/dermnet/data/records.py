@@ -56,7 +56,7 @@ class Records:
     Raises:
         DataError: a required column is missing or a label is not in ``classes``.
 
-    Example:
+    Examples:
         >>> import pandas as pd
         >>> table = pd.DataFrame({"image_path": ["a.png", "b.png", "c.png"],
         ...                       "label": ["cat", "dog", "cat"]})
@@ -227,7 +227,7 @@ class Records:
             index: integer positions or a boolean mask of the rows to exclude.
             reason: why, one string for all rows or one per row.
 
-        Example:
+        Examples:
             >>> import pandas as pd
             >>> rec = Records(pd.DataFrame({"image_path": ["a", "b"], "label": ["x", "x"]}),
             ...               ["x"])

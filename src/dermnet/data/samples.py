@@ -37,7 +37,7 @@ def load_sample(name: str) -> Records:
     Returns:
         The sample's records, loaded exactly as the full dataset would be.
 
-    Example:
+    Examples:
         >>> records = load_sample("ham10000")
         >>> len(records), records.classes
         (700, ('akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'))

@@ -152,7 +152,7 @@ def check_leakage(
     Returns:
         A `LeakageReport`; call ``raise_if_leaky()`` to turn a leak into an error.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample
         >>> records = load_sample("ham10000")
         >>> report = check_leakage(records.subset([0, 1]), records.subset([1, 2]))
@@ -274,7 +274,7 @@ def split(
         ParameterError: bad sizes or group column, or records that are already a
             validation or test part.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample
         >>> parts = split(load_sample("ham10000"), test_size=0.2, seed=0)
         >>> check_leakage(parts.train, parts.test).ok
@@ -361,7 +361,7 @@ def kfold(
         ``k`` `Fold` objects; ``fold.train`` has role ``"train"`` and ``fold.val``
         role ``"val"``.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample
         >>> folds = kfold(load_sample("ham10000"), k=5, seed=0)
         >>> sum(len(f.val) for f in folds)

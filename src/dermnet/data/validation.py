@@ -163,7 +163,7 @@ def validate(
     Returns:
         A `ValidationReport`.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample
         >>> report = validate(load_sample("malaria"))
         >>> report.ok, report.modes

@@ -215,7 +215,7 @@ class GradCAM(BaseCAM):
         batch_size: images per forward/backward pass.
         score: ``"logit"`` (default) or ``"probability"``; see `BaseCAM`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", num_classes=3, input_shape=(32, 32, 3))
@@ -239,7 +239,7 @@ class GradCAMPlusPlus(BaseCAM):
     Better than Grad-CAM when a class appears several times or covers a large area. Same
     arguments as `GradCAM`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", num_classes=3, input_shape=(32, 32, 3))

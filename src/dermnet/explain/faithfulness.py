@@ -166,7 +166,7 @@ def deletion_curve(
             (the image's mean colour) or a constant.
         batch_size: images per forward pass.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", num_classes=2, input_shape=(16, 16, 3))

@@ -98,7 +98,7 @@ class LimeExplainer:
         seed: seeds the perturbations and the segmentation; the same seed gives the same
             explanation, and each image is explained with its own ``RandomState(seed)``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", num_classes=2, input_shape=(32, 32, 3))

@@ -49,7 +49,7 @@ METHODS.register("shap", _shap)
 def list_methods() -> list[str]:
     """Names of the explanation methods.
 
-    Example:
+    Examples:
         >>> list_methods()
         ['eigencam', 'gradcam', 'gradcam++', 'layercam', 'lime', 'scorecam', 'shap']
     """
@@ -79,7 +79,7 @@ def explain_images(
 ) -> np.ndarray:
     """Heatmaps ``(n, h, w)`` in [0, 1] at the input resolution, with any method.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", num_classes=2, input_shape=(16, 16, 3))

@@ -92,7 +92,7 @@ class ShapExplainer:
         seed: seeds the gradient explainer's sampling (the partition explainer is
             deterministic).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", num_classes=2, input_shape=(16, 16, 3))

@@ -101,7 +101,7 @@ def plot_explanations(
         alpha: weight of the heatmap in the overlay.
         colormap: a matplotlib colormap name.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> fig = plot_explanations(np.zeros((2, 8, 8, 3)), np.ones((2, 8, 8)),
         ...                         predictions=[[0.2, 0.8], [0.9, 0.1]],

@@ -41,7 +41,7 @@ def logit_adjust(scores: Any, prior: Any, *, tau: float = 1.0) -> np.ndarray:
             length or with a class of zero frequency, or a negative ``tau``.
         LeakageError: validation or test Records passed as the prior.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> p = np.array([[0.6, 0.4]])  # the frequent class 0 wins ...
         >>> logit_adjust(p, [0.8, 0.2]).round(3)  # ... until its 4x prior is divided out

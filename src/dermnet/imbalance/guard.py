@@ -93,7 +93,7 @@ def ensure_training_split(
         LeakageError: the records are not (only) a training split.
         ParameterError: ``records`` or ``holdout`` are not Records.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample, split
         >>> parts = split(load_sample("ham10000"), test_size=0.2, seed=0)
         >>> ensure_training_split(parts.train, holdout=parts.test).role

@@ -84,7 +84,7 @@ class CategoricalFocalLoss(keras.losses.Loss):
         reduction: Keras reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...).
         name: the loss name.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> loss = CategoricalFocalLoss(gamma=0.0)
         >>> float(loss(np.array([0, 1]), np.array([[0.8, 0.2], [0.4, 0.6]]))) == float(
@@ -155,7 +155,7 @@ class BinaryFocalLoss(keras.losses.Loss):
         reduction: Keras reduction.
         name: the loss name.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> y, p = np.array([[1.0], [0.0]]), np.array([[0.9], [0.3]])
         >>> bool(np.isclose(float(BinaryFocalLoss(gamma=0.0)(y, p)),
@@ -213,7 +213,7 @@ def class_balanced_weights(samples_per_class: Sequence[int], beta: float) -> np.
     The weighting of Cui et al., "Class-Balanced Loss Based on Effective Number of
     Samples" (CVPR 2019).
 
-    Example:
+    Examples:
         >>> class_balanced_weights([100, 10], 0.9).round(3).tolist()
         [0.789, 1.211]
     """
@@ -242,7 +242,7 @@ class ClassBalancedLoss(CategoricalFocalLoss):
         reduction: Keras reduction.
         name: the loss name.
 
-    Example:
+    Examples:
         >>> loss = ClassBalancedLoss([90, 10], beta=0.99)
         >>> [round(a, 3) for a in loss.alpha]
         [0.277, 1.723]

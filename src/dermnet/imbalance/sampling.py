@@ -48,7 +48,7 @@ def target_counts(
     Returns:
         Target count per class, int64.
 
-    Example:
+    Examples:
         >>> target_counts([50, 10, 5], "max").tolist()
         [50, 50, 50]
         >>> target_counts([50, 10, 5], 20, mode="under").tolist()
@@ -138,7 +138,7 @@ def resample_indices(
     Returns:
         int64 positions into ``labels`` (with repeats when oversampling).
 
-    Example:
+    Examples:
         >>> idx = resample_indices([0, 0, 0, 1], "max", seed=0)
         >>> np.bincount(np.asarray([0, 0, 0, 1])[idx]).tolist()
         [3, 3]
@@ -236,7 +236,7 @@ def resample(
             `ensure_training_split`.
         DataError: the target asks for images of a class that has none.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample, split
         >>> train = split(load_sample("ham10000"), seed=0).train
         >>> set(resample(train, 60).class_counts().values())
@@ -273,7 +273,7 @@ def oversample(
     Raises:
         LeakageError: the records are not (only) a training split.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample, split
         >>> train = split(load_sample("ham10000"), seed=0).train
         >>> counts = oversample(train).class_counts()
@@ -311,7 +311,7 @@ def undersample(
     Raises:
         LeakageError: the records are not (only) a training split.
 
-    Example:
+    Examples:
         >>> from dermnet.data import load_sample, split
         >>> train = split(load_sample("ham10000"), seed=0).train
         >>> min(train.class_counts().values()) == max(undersample(train).class_counts().values())

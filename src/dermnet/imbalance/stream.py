@@ -46,7 +46,7 @@ def sampling_weights(
         scheme they are skipped with a warning, and an explicit positive weight for one
         is an error.
 
-    Example:
+    Examples:
         >>> sampling_weights([60, 30, 10]).round(3).tolist()
         [0.333, 0.333, 0.333]
         >>> sampling_weights([60, 30, 10], "original").round(3).tolist()

@@ -160,7 +160,7 @@ def tune_threshold(
         DataError: mismatched lengths, NaN scores, or no positives or no negatives.
         LeakageError: Records that are not the validation split.
 
-    Example:
+    Examples:
         >>> t = tune_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
         >>> t.threshold, t.sensitivity, t.specificity
         (0.8, 0.5, 1.0)

@@ -46,7 +46,7 @@ def effective_number(counts: Any, beta: float) -> np.ndarray:
         counts: images per class.
         beta: in [0, 1).
 
-    Example:
+    Examples:
         >>> effective_number([1, 10, 50], 0.9).round(2)
         array([1.  , 6.51, 9.95])
     """
@@ -95,7 +95,7 @@ def class_weights(
         DataError: a class has no training images (its weight would be infinite).
         LeakageError: the records are a validation or test split.
 
-    Example:
+    Examples:
         >>> class_weights([0, 0, 0, 1])
         {0: 0.6666666666666666, 1: 2.0}
         >>> {c: round(w, 3) for c, w in class_weights([0, 0, 0, 1], "inverse_sqrt").items()}

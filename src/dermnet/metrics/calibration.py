@@ -33,7 +33,7 @@ def expected_calibration_error(y_true: Any, y_score: Any, n_bins: int = 15) -> f
         y_score: probabilities ``(n, classes)`` (or ``(n,)`` for binary).
         n_bins: number of bins, >= 1.
 
-    Example:
+    Examples:
         >>> expected_calibration_error([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.7, 0.3],
         ...                                           [0.6, 0.4]], n_bins=5)
         0.25
@@ -53,7 +53,7 @@ def brier_score(y_true: Any, y_score: Any) -> float:
     columns or 1-D scores): the usual ``mean_i (p_i - y_i) ** 2`` of the positive class
     (0 best, 1 worst); both match ``sklearn.metrics.brier_score_loss``.
 
-    Example:
+    Examples:
         >>> brier_score([0, 1], [0.2, 0.6])
         0.1
     """
@@ -85,7 +85,7 @@ def reliability_curve(
         length: the bin edges, its number of samples, the mean predicted probability and
         the observed frequency (accuracy, or share of the class).
 
-    Example:
+    Examples:
         >>> curve = reliability_curve([0, 1, 1, 0], [0.1, 0.8, 0.7, 0.4], n_bins=2,
         ...                           class_index=1)
         >>> curve["predicted"], curve["observed"]
@@ -180,7 +180,7 @@ class TemperatureScaler:
         nll_after_: validation negative log-likelihood after scaling.
         n_samples_: validation samples used.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> y = rng.integers(0, 3, 500)

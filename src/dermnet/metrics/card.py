@@ -82,7 +82,7 @@ class ModelCard(ConfigMixin):
         limitations: what it must not be used for and where it may fail.
         class_counts: images per class for each split, ``{split: {class: count}}``.
 
-    Example:
+    Examples:
         >>> card = ModelCard(model="simple_cnn, 30 epochs", data="HAM10000 sample")
         >>> ModelCard.from_dict(card.to_dict()) == card
         True
@@ -126,7 +126,7 @@ class ModelCard(ConfigMixin):
             they share any lesion, patient or image (checked with
             `dermnet.data.check_leakage`).
 
-        Example:
+        Examples:
             >>> from dermnet.data import load_sample, split
             >>> card = ModelCard.from_data(split(load_sample("ham10000"), seed=0))
             >>> "no lesion_id and no image shared" in card.split

@@ -35,7 +35,7 @@ def _cell(value: Any) -> str:
 class HtmlReport:
     """Build one self-contained HTML file (no external files, no network).
 
-    Example:
+    Examples:
         >>> report = HtmlReport("Demo")
         >>> report.add_paragraph("Hello")
         >>> "<p>Hello</p>" in report.render()

@@ -385,7 +385,7 @@ def bootstrap_intervals(
         undefined in more than half of the resamples) and ``{metric: resamples where it
         was undefined}`` for the metrics undefined in some resamples.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> y = rng.integers(0, 2, 200)
@@ -496,7 +496,7 @@ def evaluate(
         DataError: mismatched lengths, NaN scores, scores that are not probabilities,
             labels outside the classes.
 
-    Example:
+    Examples:
         >>> report = evaluate([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], ["a", "b"],
         ...                   n_bootstrap=0)
         >>> round(report.balanced_accuracy, 3), report.per_class["b"]["recall"]

@@ -61,7 +61,7 @@ class BalancedAccuracy(keras.metrics.Metric):
         name: the metric name (the key in the training history).
         dtype: the result dtype.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> metric = BalancedAccuracy(num_classes=2)
         >>> metric.update_state(np.array([0, 0, 0, 1]), np.array([[.9, .1]] * 3 + [[.6, .4]]))
@@ -133,7 +133,7 @@ class MacroAUC(keras.metrics.Metric):
         name: the metric name.
         dtype: the result dtype.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> metric = MacroAUC(num_classes=2)
         >>> metric.update_state(np.array([0, 0, 1, 1]),

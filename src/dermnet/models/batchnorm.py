@@ -53,7 +53,7 @@ def set_bn_momentum(model: Any, momentum: float) -> int:
     Returns:
         The number of BatchNorm layers changed.
 
-    Example:
+    Examples:
         >>> from dermnet.models import create_model
         >>> model = create_model("mobilenet_v2", 2, input_shape=(32, 32, 3), bn_momentum=None)
         >>> {layer.momentum for layer in batchnorm_layers(model)}
@@ -120,7 +120,7 @@ def recalibrate_batchnorm(
     Returns:
         The number of batches used.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from dermnet.models import create_model
         >>> model = create_model("compact_cnn", 2, input_shape=(16, 16, 3))

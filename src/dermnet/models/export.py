@@ -262,7 +262,7 @@ def export_model(
         ExportError: the conversion failed, or the export's outputs differ by more than
             ``atol``.
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib
         >>> from dermnet.models import create_model
         >>> model = create_model("simple_cnn", 3, input_shape=(32, 32, 3))

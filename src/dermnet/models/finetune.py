@@ -44,7 +44,7 @@ def get_backbone(model: Any) -> Any:
         ParameterError: ``model`` is not a Keras model, or has no (or several) nested models
             and no registered backbone.
 
-    Example:
+    Examples:
         >>> from dermnet.models import create_model
         >>> get_backbone(create_model("simple_cnn", 2, input_shape=(16, 16, 3))).name
         'simple_cnn'
@@ -92,7 +92,7 @@ def freeze_backbone(model: Any) -> Any:
     Returns:
         ``model``, for chaining.
 
-    Example:
+    Examples:
         >>> from dermnet.models import create_model
         >>> model = freeze_backbone(create_model("simple_cnn", 2, input_shape=(16, 16, 3)))
         >>> parameter_report(model).backbone_trainable
@@ -128,7 +128,7 @@ def unfreeze(
     Returns:
         ``model``, for chaining.
 
-    Example:
+    Examples:
         >>> from dermnet.models import create_model
         >>> model = create_model("compact_cnn", 2, input_shape=(16, 16, 3))
         >>> report = parameter_report(unfreeze(freeze_backbone(model), from_layer="stage4_conv1"))
@@ -223,7 +223,7 @@ class ParameterReport:
 def parameter_report(model: Any) -> ParameterReport:
     """Count a classifier's trainable and frozen parameters, backbone and head apart.
 
-    Example:
+    Examples:
         >>> from dermnet.models import create_model
         >>> report = parameter_report(create_model("simple_cnn", 3, input_shape=(16, 16, 3)))
         >>> report.total, report.backbone_total, report.head_trainable

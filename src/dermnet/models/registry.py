@@ -52,7 +52,7 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 def list_models(pattern: str | None = None) -> list[str]:
     """Names of the registered models, e.g. ``list_models("resnet*")``.
 
-    Example:
+    Examples:
         >>> list_models("mobilenet*")
         ['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small']
     """
@@ -63,7 +63,7 @@ def list_models(pattern: str | None = None) -> list[str]:
 def get_model_spec(name: str) -> ModelSpec:
     """The `ModelSpec` of a registered model; an unknown name gets "did you mean".
 
-    Example:
+    Examples:
         >>> spec = get_model_spec("mobilenet_v2")
         >>> spec.gradcam_path, spec.input_size, spec.preprocessing
         ('mobilenetv2_1.00_224/out_relu', (224, 224), 'tf')
@@ -200,7 +200,7 @@ def create_model(
             weights file that does not fit this architecture (the message says what was
             expected).
 
-    Example:
+    Examples:
         >>> model = create_model("simple_cnn", num_classes=7, input_shape=(32, 32, 3))
         >>> model.output_shape
         (None, 7)

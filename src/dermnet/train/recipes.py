@@ -105,7 +105,7 @@ def fine_tune(
     Returns:
         A `FineTuneResult`.
 
-    Example:
+    Examples:
         >>> import numpy as np, tensorflow as tf
         >>> from dermnet.models import create_model
         >>> x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")

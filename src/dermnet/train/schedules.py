@@ -31,7 +31,7 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         min_learning_rate: the final learning rate, in [0, learning_rate].
         name: the schedule's name.
 
-    Example:
+    Examples:
         >>> schedule = WarmupCosine(1e-3, total_steps=100, warmup_steps=10)
         >>> [round(float(schedule(s)), 6) for s in (0, 9, 10, 55, 100)]
         [0.0001, 0.001, 0.001, 0.0005, 0.0]

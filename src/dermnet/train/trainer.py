@@ -304,7 +304,7 @@ def fit(
         ParameterError: bad arguments.
         DataError: the data do not fit the model (input shape, number of classes).
 
-    Example:
+    Examples:
         >>> import numpy as np, tensorflow as tf
         >>> from dermnet.models import create_model
         >>> x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")

@@ -65,7 +65,7 @@ def predict_tta(
         ParameterError: unknown ``transforms``, non-square images with ``"dihedral"``,
             inputs that are not a 4-D batch, or a dict without an ``"image"`` entry.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> inputs = keras.Input((4, 4, 1))
         >>> pooled = keras.layers.GlobalAveragePooling2D()(inputs)

@@ -64,7 +64,7 @@ def _register(name: str) -> Callable[[type], type]:
 def list_augmentations(pattern: str | None = None) -> list[str]:
     """Names of the registered augmentation layers.
 
-    Example:
+    Examples:
         >>> list_augmentations("random_*")[:3]
         ['random_affine', 'random_brightness', 'random_contrast']
     """
@@ -174,7 +174,7 @@ class RandomFlip(_Augmentation):
         value_range (tuple[float, float]): the images' (low, high) range.
         seed (int | None): random seed, or None.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> out = RandomFlip(seed=0)(np.arange(4, dtype="float32").reshape(1, 2, 2, 1))
         >>> sorted(np.asarray(out).ravel().tolist())
@@ -591,7 +591,7 @@ class MixUp(_Mixing):
         num_classes: needed when labels are class indices (they become one-hot).
         seed: random seed, or None.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> images = np.stack([np.zeros((4, 4, 3)), np.full((4, 4, 3), 255.0)])
         >>> x, y = MixUp(alpha=0.4, num_classes=2, seed=1)(images, np.array([0, 1]))
@@ -710,7 +710,7 @@ def augmentation(
         seed: base seed; layer ``i`` gets ``seed + i`` (None: unseeded).
         value_range: the images' (low, high) range.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> aug = augmentation("dermoscopy", seed=0)
         >>> aug(np.full((2, 32, 32, 3), 128.0), training=True).shape

@@ -56,7 +56,7 @@ def register_transform(name: str) -> Callable[[type[Transform]], type[Transform]
 def list_transforms(pattern: str | None = None) -> list[str]:
     """Names of the registered transforms, optionally filtered by a shell-style pattern.
 
-    Example:
+    Examples:
         >>> list_transforms("*blur")
         ['gaussian_blur', 'median_blur']
     """
@@ -197,7 +197,7 @@ def transform_from_dict(data: dict[str, Any]) -> Transform:
 
     A dict written by a different dermnet major version still loads, with a warning.
 
-    Example:
+    Examples:
         >>> from dermnet.transforms import ShadesOfGray
         >>> transform_from_dict(ShadesOfGray(p=4).to_dict())
         ShadesOfGray(p=4.0)
@@ -236,7 +236,7 @@ class Compose(Transform):
     Args:
         transforms: the transforms, applied first to last.
 
-    Example:
+    Examples:
         >>> from dermnet.transforms import Resize, ShadesOfGray
         >>> pipeline = Compose([ShadesOfGray(), Resize(32)])
         >>> transform_from_dict(pipeline.to_dict()) == pipeline

@@ -94,7 +94,7 @@ def check_image(
         ParameterError: not an array, wrong rank or channel count, unsupported dtype,
             empty, NaN/inf values, or float values outside [0, 255].
 
-    Example:
+    Examples:
         >>> check_image(np.zeros((2, 2), np.uint8), "clahe")
         Traceback (most recent call last):
         ...
@@ -229,7 +229,7 @@ def shades_of_gray(image: np.ndarray, p: float = 6.0) -> np.ndarray:
     Returns:
         The colour-corrected image, same shape and dtype; values are clipped to the range.
 
-    Example:
+    Examples:
         >>> tinted = np.dstack([np.full((4, 4), v, np.uint8) for v in (200, 100, 50)])
         >>> shades_of_gray(tinted)[0, 0].tolist()
         [132, 132, 132]
@@ -281,7 +281,7 @@ def gray_world(image: np.ndarray) -> np.ndarray:
     Returns:
         The colour-corrected image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> tinted = np.dstack([np.full((2, 2), v, np.uint8) for v in (120, 60, 30)])
         >>> gray_world(tinted)[0, 0].tolist()
         [79, 79, 79]
@@ -305,7 +305,7 @@ def max_rgb(image: np.ndarray, percentile: float = 100.0) -> np.ndarray:
     Returns:
         The colour-corrected image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> tinted = np.dstack([np.full((2, 2), v, np.uint8) for v in (200, 100, 50)])
         >>> max_rgb(tinted)[0, 0].tolist()
         [132, 132, 132]
@@ -356,7 +356,7 @@ def hair_mask(
     Returns:
         A boolean ``HxW`` mask, True on hair.
 
-    Example:
+    Examples:
         >>> skin = np.full((32, 32, 3), 200, np.uint8)
         >>> skin[15:17, :] = 40  # a dark line, 2 pixels thick
         >>> mask = hair_mask(skin, kernel_size=7)
@@ -406,7 +406,7 @@ def remove_hair(
     Returns:
         The image without hair (same shape and dtype), or ``(image, mask)``.
 
-    Example:
+    Examples:
         >>> skin = np.full((32, 32, 3), 200, np.uint8)
         >>> skin[15:17, :] = 40
         >>> clean, mask = remove_hair(skin, kernel_size=7, return_mask=True)
@@ -453,7 +453,7 @@ def clahe(image: np.ndarray, clip_limit: float = 2.0, tile_grid_size: int = 8) -
     Returns:
         The equalised image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> flat = np.tile(np.linspace(100, 140, 64, dtype=np.uint8), (64, 1))
         >>> out = clahe(np.dstack([flat] * 3))
         >>> int(np.ptp(out)) > int(np.ptp(flat))
@@ -486,7 +486,7 @@ def equalize_histogram(image: np.ndarray) -> np.ndarray:
     Returns:
         The equalised image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> ramp = np.tile(np.arange(100, 132, dtype=np.uint8), (8, 1))
         >>> out = equalize_histogram(ramp)
         >>> int(out.min()), int(out.max())
@@ -518,7 +518,7 @@ def gaussian_blur(image: np.ndarray, sigma: float = 1.0, kernel_size: int = 0) -
     Returns:
         The blurred image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> dot = np.zeros((15, 15), np.float32); dot[7, 7] = 1.0
         >>> round(float(gaussian_blur(dot, sigma=1.0).sum()), 4)
         1.0
@@ -547,7 +547,7 @@ def median_blur(image: np.ndarray, kernel_size: int = 3) -> np.ndarray:
     Returns:
         The filtered image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> noisy = np.full((5, 5), 100, np.uint8); noisy[2, 2] = 255
         >>> int(median_blur(noisy)[2, 2])
         100
@@ -581,7 +581,7 @@ def bilateral_filter(
     Returns:
         The filtered image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> step = np.zeros((8, 8), np.uint8); step[:, 4:] = 200
         >>> out = bilateral_filter(step, diameter=5, sigma_color=20)
         >>> int(out[0, 3]), int(out[0, 4])  # the edge stays sharp
@@ -621,7 +621,7 @@ def denoise_nl_means(
     Returns:
         The denoised image, same shape and dtype.
 
-    Example:
+    Examples:
         >>> rng = np.random.default_rng(0)
         >>> noisy = np.clip(128 + rng.normal(0, 20, (32, 32)), 0, 255).astype(np.uint8)
         >>> float(denoise_nl_means(noisy, strength=20).std()) < float(noisy.std())
@@ -659,7 +659,7 @@ def unsharp_mask(
     Returns:
         The sharpened image, same shape and dtype, clipped to the range.
 
-    Example:
+    Examples:
         >>> step = np.zeros((1, 8), np.float32); step[:, 4:] = 0.5
         >>> out = unsharp_mask(step, sigma=1.0, amount=1.0)
         >>> bool(out[0, 4] > 0.5 and out[0, 3] < 0.01)
@@ -707,7 +707,7 @@ def edge_map(
     Returns:
         The edge map, shape ``HxW`` (``HxWx1`` for 3-d input), dtype and range of the input.
 
-    Example:
+    Examples:
         >>> step = np.zeros((6, 6), np.uint8); step[:, 3:] = 200
         >>> edge_map(step, "sobel")[2].tolist()
         [0, 0, 200, 200, 0, 0]
@@ -766,7 +766,7 @@ def enhance_edges(
     Returns:
         The image with edges, dtype and range of the input.
 
-    Example:
+    Examples:
         >>> enhance_edges(np.zeros((8, 8, 3), np.uint8)).shape
         (8, 8, 4)
     """
@@ -804,7 +804,7 @@ def convert_color(image: np.ndarray, space: str, channels: int | None = None) ->
     Returns:
         The converted image, same dtype, ``HxWx3`` (or ``HxWx1`` for one gray channel).
 
-    Example:
+    Examples:
         >>> red = np.zeros((1, 1, 3), np.uint8); red[..., 0] = 255
         >>> convert_color(red, "hsv")[0, 0].tolist(), convert_color(red, "gray").shape
         ([0, 255, 255], (1, 1, 1))
@@ -887,7 +887,7 @@ def resize(
     Returns:
         The resized image, same dtype and channels.
 
-    Example:
+    Examples:
         >>> resize(np.zeros((450, 600, 3), np.uint8), 224, mode="pad").shape
         (224, 224, 3)
     """
@@ -927,7 +927,7 @@ def center_crop(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     Returns:
         The crop, same dtype and channels.
 
-    Example:
+    Examples:
         >>> center_crop(np.arange(25, dtype=np.uint8).reshape(5, 5), 3)[0].tolist()
         [6, 7, 8]
     """
@@ -975,7 +975,7 @@ def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     Raises:
         ParameterError: the mask is empty (no nonzero pixel).
 
-    Example:
+    Examples:
         >>> m = np.zeros((6, 8), bool); m[2:4, 3:7] = True
         >>> mask_bbox(m)
         (2, 3, 4, 7)
@@ -1030,7 +1030,7 @@ def crop_to_mask(
     Raises:
         ParameterError: the mask is empty or its size differs from the image's.
 
-    Example:
+    Examples:
         >>> img = np.zeros((100, 100, 3), np.uint8)
         >>> m = np.zeros((100, 100), np.uint8); m[40:60, 30:50] = 1
         >>> crop_to_mask(img, m, margin=0.5).shape
@@ -1086,7 +1086,7 @@ def reinhard_stats(
     Raises:
         ParameterError: every pixel is background.
 
-    Example:
+    Examples:
         >>> mean, std = reinhard_stats(np.full((4, 4, 3), 255, np.uint8))
         >>> [round(v) for v in mean], [round(v) for v in std]
         ([100, 0, 0], [0, 0, 0])
@@ -1157,7 +1157,7 @@ def reinhard_normalize(
     Returns:
         The normalised image, same shape and dtype, clipped to the range.
 
-    Example:
+    Examples:
         >>> rng = np.random.default_rng(0)
         >>> ref = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
         >>> img = (ref * 0.5).astype(np.uint8)

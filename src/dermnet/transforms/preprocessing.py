@@ -70,7 +70,7 @@ class ShadesOfGray(Transform):
     Args:
         p: the Minkowski norm (default 6), >= 1.
 
-    Example:
+    Examples:
         >>> ShadesOfGray(p=0.5)
         Traceback (most recent call last):
         ...
@@ -407,7 +407,7 @@ class ConvertColor(Transform):
         space: ``"hsv"``, ``"hls"``, ``"lab"``, ``"ycrcb"`` or ``"gray"``.
         channels: for ``"gray"``, 1 or 3 (default 1); otherwise 3 or None.
 
-    Example:
+    Examples:
         >>> ConvertColor("gray", channels=3)(np.zeros((4, 4, 3), np.uint8)).shape
         (4, 4, 3)
     """
@@ -519,7 +519,7 @@ class CropToMask(Transform):
         margin: extra border as a fraction of the box size, >= 0.
         square: make the box square.
 
-    Example:
+    Examples:
         >>> img = np.zeros((100, 100, 3), np.uint8)
         >>> m = np.zeros((100, 100), bool); m[40:60, 30:50] = True
         >>> crop, cropped_mask = CropToMask(margin=0.5)(img, mask=m)
@@ -570,7 +570,7 @@ class ReinhardNormalize(Transform):
         background_threshold: if set, pixels at or below it in every channel (0-255) are
             background: left out of the statistics and unchanged.
 
-    Example:
+    Examples:
         >>> ref = np.dstack([np.full((4, 4), v, np.uint8) for v in (200, 120, 160)])
         >>> t = ReinhardNormalize.from_reference(ref)
         >>> t(np.full((4, 4, 3), 90, np.uint8))[0, 0].tolist()

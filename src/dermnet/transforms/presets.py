@@ -41,7 +41,7 @@ def register_preset(
 def list_presets() -> list[str]:
     """Names of the preprocessing presets.
 
-    Example:
+    Examples:
         >>> list_presets()
         ['dermoscopy', 'dermoscopy_clahe', 'microscopy', 'resize']
     """
@@ -69,7 +69,7 @@ def preset(name: str, image_size: int | tuple[int, int] = 224) -> Compose:
     Returns:
         A `Compose`, serializable like any transform.
 
-    Example:
+    Examples:
         >>> preset("dermoscopy", image_size=224)
         Compose([RemoveHair(kernel_size=17, threshold=10.0, radius=3, method='telea', smoothing=1.0), ShadesOfGray(p=6.0), Resize(size=[224, 224], mode='pad', interpolation='auto')])
     """  # noqa: E501

@@ -47,7 +47,7 @@ def tf_map(
     Returns:
         ``fn(image, *rest) -> image`` or ``(image, *rest)``.
 
-    Example:
+    Examples:
         >>> import tensorflow as tf
         >>> from dermnet.transforms import Resize, ShadesOfGray, Compose
         >>> ds = tf.data.Dataset.from_tensor_slices(tf.zeros((2, 60, 80, 3), tf.uint8))

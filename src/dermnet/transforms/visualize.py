@@ -83,7 +83,7 @@ def show(
     Returns:
         A matplotlib ``Figure`` (save it with ``fig.savefig(...)``; notebooks display it).
 
-    Example:
+    Examples:
         >>> from dermnet.transforms import ConvertColor, GaussianBlur, Compose
         >>> img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
         >>> fig = show(img, [ConvertColor("gray"), ConvertColor("hsv"),
