@@ -25,6 +25,7 @@ from dermnet._version import __version__
 
 if TYPE_CHECKING:
     from dermnet.data import (
+        DataConfig,
         MetadataEncoder,
         Records,
         check_leakage,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         kfold,
         list_datasets,
         load_dataset,
+        load_images,
         load_sample,
         make_dataset,
         split,
@@ -40,11 +42,19 @@ if TYPE_CHECKING:
     from dermnet.explain import GradCAM, explain_images, overlay
     from dermnet.imbalance import balanced_dataset, class_weights, tune_threshold
     from dermnet.metrics import EvaluationReport, evaluate, evaluate_model
-    from dermnet.models import create_model, get_model_spec, list_models, load_model
+    from dermnet.models import (
+        create_model,
+        get_model_spec,
+        list_models,
+        load_model,
+        register_custom_objects,
+        resolve_data_config,
+    )
     from dermnet.train import fit
     from dermnet.transforms import preset
 
 __all__ = [
+    "DataConfig",
     "DataError",
     "DermnetError",
     "EvaluationReport",
@@ -75,6 +85,7 @@ __all__ = [
     "list_datasets",
     "list_models",
     "load_dataset",
+    "load_images",
     "load_model",
     "load_sample",
     "make_dataset",
@@ -82,6 +93,8 @@ __all__ = [
     "models",
     "overlay",
     "preset",
+    "register_custom_objects",
+    "resolve_data_config",
     "seed_everything",
     "split",
     "train",

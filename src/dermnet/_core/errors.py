@@ -13,6 +13,7 @@ __all__ = [
     "LeakageError",
     "LeakageWarning",
     "MissingFileError",
+    "ModelFileError",
     "OptionalDependencyError",
     "ParameterError",
     "UnknownNameError",
@@ -55,6 +56,12 @@ class LeakageWarning(UserWarning):
 
 class MissingFileError(DermnetError, FileNotFoundError):
     """A file or folder the user pointed to does not exist; the message names the path."""
+
+
+class ModelFileError(DermnetError, ValueError):
+    """A model file exists but is not a Keras model dermnet can load (not a ``.keras``
+    archive, truncated, or holding objects nobody registered); the message names the file.
+    """
 
 
 class OptionalDependencyError(DermnetError, ImportError):

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
-    from dermnet._core.errors import ExportError
+    from dermnet._core.custom_objects import register_custom_objects
+    from dermnet._core.errors import ExportError, ModelFileError
     from dermnet.models.batchnorm import batchnorm_layers, recalibrate_batchnorm, set_bn_momentum
+    from dermnet.models.data_config import resolve_data_config
     from dermnet.models.export import EXPORT_FORMATS, ExportResult, export_model, run_exported
     from dermnet.models.finetune import (
         ParameterReport,
@@ -27,6 +29,7 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "ImagePreprocessing",
+    "ModelFileError",
     "ModelSpec",
     "ParameterReport",
     "batchnorm_layers",
@@ -39,7 +42,9 @@ __all__ = [
     "load_model",
     "parameter_report",
     "recalibrate_batchnorm",
+    "register_custom_objects",
     "register_model",
+    "resolve_data_config",
     "run_exported",
     "set_bn_momentum",
     "unfreeze",
