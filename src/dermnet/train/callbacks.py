@@ -1,4 +1,4 @@
-"""Keras callbacks used by `dermnet.train.fit`: one-line progress and a history plot.
+"""Keras callbacks used by `dermnet.train.fit`: progress lines and bars, a history plot.
 
 Defines Keras subclasses, so it imports Keras at module level.
 """
@@ -9,16 +9,25 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import keras
 
-__all__ = ["EpochLogger", "HistoryPlot"]
+from dermnet._core.progress import Progress
+
+__all__ = ["EpochLogger", "HistoryPlot", "ProgressBar"]
+
+
+def _log_order(key: str) -> tuple[bool, bool, bool]:
+    """Training before validation, the loss first, the learning rate last."""
+    name = key.removeprefix("val_")
+    return (key == "learning_rate", key.startswith("val_"), name != "loss")
 
 
 def _format_logs(logs: Mapping[str, Any]) -> str:
     parts = []
-    for key, value in logs.items():
+    for key in sorted(logs, key=_log_order):  # stable: Keras' order within each rank
+        value = logs[key]
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -52,6 +61,86 @@ class EpochLogger(keras.callbacks.Callback):
         total = self.total_epochs or self.params.get("epochs")
         text = _format_logs(logs or {})
         self.log(f"epoch {epoch + 1}/{total}  {text}  {time.perf_counter() - self._started:.1f}s")
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A progress bar within each epoch (per batch) and one summary line per epoch.
+
+    Uses `dermnet._core.progress.Progress`: on a terminal the bar is redrawn in place and
+    replaced by the epoch's summary line; in a log file a bar line is written at most every
+    ``interval`` seconds. ``model.predict(..., callbacks=[ProgressBar()])`` shows a bar
+    for prediction too.
+
+    Args:
+        stream: where to write (default ``sys.stderr``).
+        batch_size: images per batch; when given the rate reads ``img/s``, otherwise
+            ``batch/s``.
+        interval: least seconds between two bar lines (see `Progress`).
+        total_epochs: shown as ``epoch 3/10``; by default Keras' ``epochs``.
+
+    Example lines (a log file)::
+
+        epoch 1/2  [##########----------] 100/200  loss 0.734  410.2 img/s  ETA 0:08
+        epoch 1/2  loss 0.6120  accuracy 0.7710  val_loss 0.7002  val_accuracy 0.7301  16.1s
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        batch_size: int | None = None,
+        interval: float | None = None,
+        total_epochs: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.stream = stream
+        self.batch_size = batch_size
+        self.interval = interval
+        self.total_epochs = total_epochs
+        self._bar: Progress | None = None
+        self._steps_seen: int | None = None
+
+    def _new_bar(self, label: str, fallback_steps: int | None = None) -> Progress:
+        steps = self.params.get("steps") if self.params else None
+        return Progress(
+            steps if steps is not None else fallback_steps,
+            label=label,
+            unit="img" if self.batch_size else "batch",
+            items_per_step=self.batch_size or 1,
+            stream=self.stream,
+            interval=self.interval,
+        )
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        total = self.total_epochs or self.params.get("epochs")
+        # An unknown step count (a tf.data pipeline of unknown length) is learnt in epoch 1.
+        self._bar = self._new_bar(f"epoch {epoch + 1}/{total}", self._steps_seen)
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self._bar is not None:
+            loss = (logs or {}).get("loss")
+            self._bar.update(1, **({} if loss is None else {"loss": loss}))
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if self._bar is None:
+            return
+        self._steps_seen = self._bar.done
+        total = self.total_epochs or self.params.get("epochs")
+        text = _format_logs(logs or {})
+        self._bar.close(f"epoch {epoch + 1}/{total}  {text}  {self._bar.elapsed:.1f}s")
+        self._bar = None
+
+    def on_predict_begin(self, logs: Any = None) -> None:
+        self._bar = self._new_bar("predict")
+
+    def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def on_predict_end(self, logs: Any = None) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class HistoryPlot(keras.callbacks.Callback):
