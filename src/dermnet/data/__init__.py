@@ -11,6 +11,7 @@ from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
     from dermnet.data.arrays import HMNIST_LABELS, load_hmnist_csv, load_medmnist
+    from dermnet.data.data_config import DataConfig
     from dermnet.data.description import DatasetDescription, describe
     from dermnet.data.isic import (
         ISIC2019_CLASSES,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
         register_dataset,
     )
     from dermnet.data.metadata import MetadataEncoder, UnseenCategoryWarning
-    from dermnet.data.pipeline import make_dataset
+    from dermnet.data.pipeline import load_images, make_dataset
     from dermnet.data.records import Records
     from dermnet.data.samples import load_sample, sample_path
     from dermnet.data.splits import Fold, LeakageReport, Split, check_leakage, kfold, split
@@ -43,6 +44,7 @@ __all__ = [
     "ISIC2019_CLASSES",
     "ISIC2020_CLASSES",
     "MALARIA_CLASSES",
+    "DataConfig",
     "DatasetDescription",
     "Fold",
     "LeakageReport",
@@ -60,6 +62,7 @@ __all__ = [
     "load_ham10000",
     "load_hmnist_csv",
     "load_image_folder",
+    "load_images",
     "load_isic2018",
     "load_isic2019",
     "load_isic2020",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from dermnet._core.validation import (
     check_option,
     check_seed,
 )
+from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES, DataConfig
 from dermnet.data.records import Records
 
 if TYPE_CHECKING:
@@ -26,16 +28,21 @@ if TYPE_CHECKING:
 
     from dermnet.data.metadata import MetadataEncoder
 
-__all__ = ["make_dataset"]
+__all__ = ["load_images", "make_dataset"]
 
 _LABEL_MODES = ("int", "one_hot", "binary")
-_RESIZE_MODES = ("stretch", "pad", "crop")
 _ON_ERROR = ("raise", "skip")
 _DISK_SHUFFLE_BUFFER = 1024
 
 
-def _resize(image: tf.Tensor, size: tuple[int, int], mode: str) -> tf.Tensor:
-    """Resize a float32 HxWx3 image; antialiased only when shrinking (it costs time)."""
+def _resize(
+    image: tf.Tensor, size: tuple[int, int], mode: str, method: str = "bilinear"
+) -> tf.Tensor:
+    """Resize a float32 HxWx3 image; antialiased only when shrinking (it costs time).
+
+    ``method`` is a ``tf.image.resize`` method; ``"area"`` and ``"nearest"`` ignore the
+    antialias flag.
+    """
     import tensorflow as tf
 
     shape = tf.shape(image)[:2]
@@ -54,8 +61,10 @@ def _resize(image: tf.Tensor, size: tuple[int, int], mode: str) -> tf.Tensor:
 
     def resize(antialias: bool) -> tf.Tensor:
         if mode == "pad":
-            return tf.image.resize_with_pad(image, size[0], size[1], antialias=antialias)
-        return tf.image.resize(image, size, method="bilinear", antialias=antialias)
+            return tf.image.resize_with_pad(
+                image, size[0], size[1], method=method, antialias=antialias
+            )
+        return tf.image.resize(image, size, method=method, antialias=antialias)
 
     return tf.cond(shrinking, lambda: resize(True), lambda: resize(False))
 
@@ -178,12 +187,13 @@ def _metadata(
 
 def make_dataset(
     records: Records,
-    image_size: int | tuple[int, int] = 224,
+    image_size: int | tuple[int, int] | DataConfig = 224,
     batch_size: int | None = 32,
     *,
     transforms: Callable[[np.ndarray], np.ndarray] | None = None,
     augment: Callable[..., Any] | None = None,
-    resize: str = "stretch",
+    resize: str | None = None,
+    interpolation: str | None = None,
     shuffle: bool = False,
     cache: bool | str | os.PathLike[str] = False,
     seed: int | None = None,
@@ -200,6 +210,9 @@ def make_dataset(
     Images are read and decoded in parallel (JPEG, PNG, BMP, GIF; gray, palette and RGBA
     become RGB), resized, passed through ``transforms`` and returned as float32 in
     [0, 255], the range dermnet models expect (their preprocessing is inside the model).
+    With a `DataConfig` as ``image_size``, the config sets the size, resize mode,
+    interpolation and preprocessing: the pixels are then exactly those `load_images`
+    reads for prediction and explanation.
     Only file names are held until a batch is read: the decoded dataset is kept in memory
     only with ``cache="memory"``. Batches are prefetched with AUTOTUNE.
 
@@ -208,7 +221,9 @@ def make_dataset(
 
     Args:
         records: the images and labels.
-        image_size: output size, an int or ``(height, width)``.
+        image_size: output size, an int or ``(height, width)``, or a `DataConfig` (then
+            ``resize``, ``interpolation`` and ``transforms`` must not be given: the
+            config's resize, interpolation and preprocessing are used).
         batch_size: images per batch; ``None`` yields single ``(image, label)`` elements
             (to combine per-class streams with ``tf.data.Dataset.sample_from_datasets``).
         transforms: optional per-image preprocessing, a NumPy callable on uint8 ``HxWx3``
@@ -222,7 +237,10 @@ def make_dataset(
             stateless seed (shape ``(2,)``, int64) drawn from ``seed``, different each
             epoch. With ``batch_size=None`` it is applied per image.
         resize: ``"stretch"`` (to the size, ignoring aspect), ``"pad"`` (keep aspect, pad
-            with black) or ``"crop"`` (keep aspect, centre crop). Antialiased when shrinking.
+            with black) or ``"crop"`` (keep aspect, centre crop); ``None`` means
+            ``"stretch"``. Antialiased when shrinking.
+        interpolation: the resampling method of ``tf.image.resize``: ``"bilinear"``,
+            ``"bicubic"``, ``"area"`` or ``"nearest"``; ``None`` means ``"bilinear"``.
         shuffle: shuffle the images every epoch (seeded by ``seed``).
         cache: ``False`` (default); ``True`` or ``"memory"`` keeps the decoded, resized
             images in memory after the first epoch (``height*width*3`` bytes each, 4x that
@@ -257,8 +275,9 @@ def make_dataset(
 
     Raises:
         MissingFileError: an image file is missing (``on_error="raise"``).
-        ParameterError: a parameter is invalid, or ``with_metadata`` without an encoder
-            for records that are not training records.
+        ParameterError: a parameter is invalid, ``resize``, ``interpolation`` or
+            ``transforms`` are given with a `DataConfig`, or ``with_metadata`` without an
+            encoder for records that are not training records.
 
     Examples:
         >>> from dermnet.data import load_sample
@@ -275,9 +294,37 @@ def make_dataset(
             f"The 'records' parameter of {where} must be Records. "
             f"Got {type(records).__name__} instead."
         )
-    size = check_image_size(image_size, "image_size", where)
+    if isinstance(image_size, DataConfig):
+        config = image_size.validate()
+        given = [
+            name
+            for name, value in (
+                ("resize", resize),
+                ("interpolation", interpolation),
+                ("transforms", transforms),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ParameterError(
+                f"{where} got a DataConfig as 'image_size' and also {given}: the data config "
+                "owns the resize mode, interpolation and preprocessing. Set them in the "
+                "DataConfig, or pass an int or (height, width) size instead."
+            )
+        size, resize, interpolation = config.image_size, config.resize, config.interpolation
+        transforms = config.transform()
+    else:
+        size = check_image_size(image_size, "image_size", where)
+        resize = check_option(
+            "stretch" if resize is None else resize, RESIZE_MODES, "resize", where
+        )
+        interpolation = check_option(
+            "bilinear" if interpolation is None else interpolation,
+            INTERPOLATIONS,
+            "interpolation",
+            where,
+        )
     batch_size = check_int(batch_size, "batch_size", where, low=1, allow_none=True)
-    resize = check_option(resize, _RESIZE_MODES, "resize", where)
     if label_mode is not None:
         label_mode = check_option(label_mode, _LABEL_MODES, "label_mode", where)
     if label_mode == "binary" and records.num_classes != 2:
@@ -346,7 +393,7 @@ def make_dataset(
     keep_uint8 = transforms is None  # cache 1 byte per channel when nothing changes range
 
     def load(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        image = _resize(tf.cast(read(element), tf.float32), size, resize)
+        image = _resize(tf.cast(read(element), tf.float32), size, resize, interpolation)
         image = tf.clip_by_value(tf.round(image), 0.0, 255.0)
         out = {k: v for k, v in element.items() if k not in ("path", "index")}
         out["image"] = tf.cast(image, tf.uint8) if keep_uint8 else image
@@ -403,6 +450,124 @@ def make_dataset(
     options = tf.data.Options()
     options.deterministic = deterministic
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def load_images(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    data_config: DataConfig,
+    *,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Read image files as model input, exactly as `make_dataset` does with the same config.
+
+    The files go through `make_dataset`'s own decode, resize and preprocessing code
+    (``make_dataset(records, data_config, label_mode=None)``), so a model sees the same
+    pixels in prediction and explanation as in training and evaluation. Every file is
+    first checked (opened and decoded at reduced scale with PIL, which finds empty,
+    truncated and non-image files), so a bad file is named by its path.
+
+    Args:
+        paths: image files (JPEG, PNG, BMP, GIF), or one file.
+        data_config: the `DataConfig` (size, resize, interpolation, preprocessing).
+        batch_size: images decoded per step (memory, not results, depends on it).
+
+    Returns:
+        float32 ``(n, height, width, 3)`` in [0, 255], in the order of ``paths``.
+
+    Raises:
+        MissingFileError: files do not exist (the message names them).
+        DataError: files cannot be decoded as images (the message names them).
+        ParameterError: a parameter is invalid.
+
+    Example:
+        >>> from dermnet.data import DataConfig, sample_path
+        >>> files = sorted(sample_path("malaria").rglob("*.png"))[:2]
+        >>> load_images(files, DataConfig((32, 24), resize="pad")).shape
+        (2, 32, 24, 3)
+    """
+    import pandas as pd
+    import tensorflow as tf
+
+    where = "load_images"
+    if not isinstance(data_config, DataConfig):
+        raise ParameterError(
+            f"The 'data_config' parameter of {where} must be a DataConfig. "
+            f"Got {type(data_config).__name__} instead."
+        )
+    config = data_config.validate()
+    batch_size = check_int(batch_size, "batch_size", where, low=1)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not isinstance(paths, Sequence) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise ParameterError(
+            f"The 'paths' parameter of {where} must be a file path or a list of file paths. "
+            f"Got {paths!r} instead."
+        )
+    files = [os.fspath(p) for p in paths]
+    if not files:
+        raise ParameterError(f"The 'paths' parameter of {where} must name at least one file.")
+    missing = [p for p in files if not os.path.isfile(p)]
+    if missing:
+        raise MissingFileError(f"{len(missing)} image file(s) do not exist: {_shown(missing)}")
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        problems = list(pool.map(_decodable, files))
+    bad = [f"{path} ({problem})" for path, problem in zip(files, problems, strict=True) if problem]
+    if bad:
+        raise DataError(f"{len(bad)} file(s) are not readable images: {_shown(bad)}")
+
+    frame = pd.DataFrame({"image_path": files, "label": "image"})
+    records = Records(frame, ["image"], name="images")
+    ds = make_dataset(records, config, batch_size, label_mode=None)
+    try:
+        batches = [np.asarray(batch) for batch in ds.as_numpy_iterator()]
+    except tf.errors.OpError as exc:  # a file PIL reads but TensorFlow does not
+        culprits = [p for p in files if _tf_undecodable(p)] or files
+        raise DataError(
+            f"TensorFlow cannot decode {len(culprits)} image file(s): {_shown(culprits)} "
+            f"({type(exc).__name__}: {exc.message.splitlines()[0] if exc.message else ''})"
+        ) from None
+    return np.concatenate(batches).astype(np.float32, copy=False)
+
+
+def _shown(items: Sequence[str], limit: int = 5) -> str:
+    more = f", ... ({len(items)} in all)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _decodable(path: str) -> str | None:
+    """Why PIL cannot decode ``path`` as an image TensorFlow reads, or ``None``.
+
+    A JPEG is decoded at 1/8 scale (PIL's draft mode), which still reads every byte, so
+    a truncated file is found at a fraction of a full decode's cost.
+    """
+    from PIL import Image
+
+    from dermnet.data.validation import _DECODABLE
+
+    try:
+        with Image.open(path) as image:
+            fmt = image.format or "?"
+            if fmt not in _DECODABLE:
+                return f"format {fmt}; TensorFlow reads JPEG, PNG, BMP and GIF"
+            if fmt in ("JPEG", "MPO"):
+                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+            if image.width < 1 or image.height < 1:
+                return "empty image"
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, ...
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _tf_undecodable(path: str) -> bool:
+    import tensorflow as tf
+
+    try:
+        data = tf.io.read_file(path)
+        tf.io.decode_image(data, channels=3, expand_animations=False)
+    except tf.errors.OpError:
+        return True
+    return False
 
 
 def _cache_target(cache: Any, where: str) -> str | Path | None:
