@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -44,3 +46,72 @@ def test_card_from_text_records_or_by_hand_round_trips(parts):
         assert ModelCard.from_dict(card.to_dict()) == card
     with pytest.raises(ParameterError, match="'data'"):
         ModelCard.from_data(42)
+
+
+RUN = {
+    "model": "fast_cnn",
+    "weights": None,
+    "image_size": [64, 64],
+    "dataset": "ham10000",
+    "num_images": 10015,
+    "classes": ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"],
+    "split": {"train": 7000, "val": 1500, "test": 1515},
+    "group_by": "lesion_id",
+    "seed": 0,
+    "recipe": "cpu_best",
+    "epochs": 16,
+    "training": "AdamW, cosine schedule.",
+    "evaluated_on": "test",
+    "tensorboard": True,  # a key the card does not use is ignored
+}
+
+
+def test_card_from_run_info_states_every_known_fact():
+    card = ModelCard.from_run_info(RUN)
+    assert (
+        card.model == "fast_cnn, trained from scratch (no pretrained weights), input 64x64 pixels"
+    )
+    assert card.training == "Recipe cpu_best, 16 epochs, seed 0. AdamW, cosine schedule."
+    assert card.data == "ham10000: 10015 images, 7 classes (akiec, bcc, bkl, df, mel, nv, vasc)"
+    assert card.split.startswith("Train 7000, val 1500, test 1515 images; grouped by lesion_id")
+    assert card.split.endswith("the metrics below are on the test part (1515 images).")
+    assert "Vienna" in card.population
+    assert card.limitations[: len(DEFAULT_LIMITATIONS)] == DEFAULT_LIMITATIONS
+    extra = " ".join(card.limitations[len(DEFAULT_LIMITATIONS) :])
+    assert "64x64 pixels" in extra
+    assert "only on ham10000 images" in extra
+    assert "not described" not in str(card.to_dict())
+    assert ModelCard.from_dict(card.to_dict()) == card
+
+
+def test_card_from_run_info_tolerates_missing_facts_and_says_what_follows():
+    assert ModelCard.from_run_info({}) == ModelCard()
+    card = ModelCard.from_run_info(
+        {"weights": "imagenet", "dataset": "my_clinic", "split": {"train": 8, "val": 2},
+         "group_by": None, "evaluated_on": "val", "metadata": ["age", "sex"]}
+    )  # fmt: skip
+    assert card.model == (
+        "model not named, initialised from imagenet weights, with patient metadata (age, sex)"
+    )
+    assert card.data == "my_clinic: 10 images"
+    assert "split by image, not by lesion or patient" in card.split
+    assert "optimistic" in card.split
+    assert card.population == "not described for the dataset 'my_clinic'"
+    assert card.training == "not described"
+    assert any("validation part" in item for item in card.limitations)
+
+
+@pytest.mark.parametrize(
+    ("info", "key"),
+    [
+        ("fast_cnn", "info"),
+        ({"split": {"train": -1}}, "info['split']"),
+        ({"epochs": "16"}, "info['epochs']"),
+        ({"image_size": [64]}, "info['image_size']"),
+        ({"classes": "akiec"}, "info['classes']"),
+        ({"model": 3}, "info['model']"),
+    ],
+)
+def test_card_from_run_info_names_the_bad_key(info, key):
+    with pytest.raises(ParameterError, match=re.escape(repr(key))):
+        ModelCard.from_run_info(info)

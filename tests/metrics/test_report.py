@@ -1,8 +1,15 @@
 import re
 
 import numpy as np
+import pytest
 
-from dermnet.metrics import HtmlReport, plot_confusion_matrix, plot_history, plot_roc_curves
+from dermnet.metrics import (
+    HtmlReport,
+    UndefinedMetricWarning,
+    plot_confusion_matrix,
+    plot_history,
+    plot_roc_curves,
+)
 
 
 def test_html_report_is_self_contained(tmp_path):
@@ -92,3 +99,123 @@ def test_report_without_card_or_predictions_still_renders(tmp_path):
     assert "ROC and precision-recall curves need the predictions" in html
     assert html.count("data:image/png;base64,") == 3  # distribution, confusion, reliability
     assert "No model card was given" in bare.to_markdown().replace("*", "")
+
+
+def _binary_report(**options):
+    from dermnet.metrics import evaluate
+
+    y = [0, 1, 1, 0]
+    scores = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]
+    return evaluate(y, scores, ["benign", "malignant"], **options)
+
+
+def test_summary_is_a_compact_table_with_known_values_and_no_intervals_when_none():
+    text = _binary_report(n_bootstrap=0, specificities=[0.9]).summary()
+    lines = text.splitlines()
+    assert lines[0] == "4 images, 2 classes. No intervals computed."
+    # benign: precision 2/3, recall 2/2, specificity 1/2, F1 0.8, AUC 1.0, support 2
+    assert lines[3].split() == ["benign", "0.67", "1.00", "0.50", "0.80", "1.00", "2"]
+    assert lines[4].split() == ["malignant", "1.00", "0.50", "1.00", "0.67", "1.00", "2"]
+    assert "balanced accuracy" in text
+    assert text.count("0.75") == 2
+    assert "ROC AUC 1.00" in " ".join(text.split())  # two classes: ROC AUC, no macro AUC row
+    assert "macro AUC" not in text
+    assert lines[-1].split()[-1] == "1.00"
+    assert lines[-1].startswith("malignant sensitivity at specificity >= 0.90  ")
+    assert "[" not in text
+    # columns line up: every value of a column ends at the same position
+    header, *rows = lines[2:5]
+    assert {len(r) for r in rows} == {len(header)}
+    assert _binary_report(n_bootstrap=0).summary(digits=3).splitlines()[3].split()[1] == "0.667"
+
+
+def test_summary_shows_each_headline_figure_with_its_interval():
+    report = _binary_report(n_bootstrap=200, seed=0, specificities=[0.9])
+    text = report.summary()
+    assert "95% bootstrap interval (200 resamples)" in text.splitlines()[0]
+    for label, key in (
+        ("accuracy", "accuracy"),
+        ("balanced accuracy", "balanced_accuracy"),
+        ("ROC AUC", "auc[malignant]"),
+        ("malignant sensitivity at specificity >= 0.90", "sensitivity@specificity=0.9"),
+    ):
+        low, high = report.interval(key)
+        line = next(line for line in text.splitlines() if line.startswith(label + "  "))
+        assert line.endswith(f"[{low:.2f}, {high:.2f}]"), line
+    low, high = report.interval("recall[benign]")
+    assert f"1.00 [{low:.2f}, {high:.2f}]" in text.splitlines()[3]
+
+
+def test_summary_of_seven_classes_fits_a_terminal_and_marks_undefined_values():
+    from dermnet.metrics import evaluate
+
+    rng = np.random.default_rng(0)
+    names = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+    y = rng.choice(6, 300)  # no 'vasc' in y_true: its recall and AUC are undefined
+    scores = rng.dirichlet(np.ones(7), 300) * 0.6 + np.eye(7)[y] * 0.4
+    with pytest.warns(UndefinedMetricWarning, match="'vasc'"):
+        report = evaluate(y, scores, names, n_bootstrap=100)
+    lines = report.summary().splitlines()
+    assert len(lines) <= 20
+    assert max(len(line) for line in lines) <= 100
+    assert lines[0].startswith("300 images, 7 classes. [low, high]: 95% bootstrap interval")
+    assert sum("[" in line for line in lines[1:]) == 7 + 3 + 3  # classes, headline, mel at spec
+    vasc = next(line for line in lines if line.startswith("vasc"))
+    assert vasc.split()[2] == "-"
+    assert vasc.split()[-1] == "0"
+    assert "macro AUC (one-vs-rest)" in lines[-6]
+    assert lines[-1].startswith("-: undefined on these data.")
+    assert f"{len(report.notes)} note(s) in the full report." in lines[-1]
+
+
+RUN_INFO = {
+    "model": "fast_cnn",
+    "weights": None,
+    "image_size": [64, 64],
+    "dataset": "ham10000",
+    "num_images": 10015,
+    "classes": ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"],
+    "split": {"train": 7000, "val": 1500, "test": 1515},
+    "group_by": "lesion_id",
+    "seed": 0,
+    "recipe": "cpu_best",
+    "epochs": 16,
+    "training": "AdamW, cosine schedule.",
+    "evaluated_on": "test",
+}
+
+
+def test_model_card_from_a_run_fills_the_markdown_card_and_the_html_page(tmp_path):
+    from dermnet.metrics import ModelCard
+
+    report = _report().with_model_card(ModelCard.from_run_info(RUN_INFO))
+    card_md = report.model_card_markdown()
+    assert card_md.startswith("# Model card\n")
+    assert "not described" not in card_md
+    for text in ("**Model.** fast_cnn, trained from scratch", "**Training.** Recipe cpu_best",
+                 "16 epochs", "test 1515", "lesion_id", "Vienna", "64x64", "Not a medical device",
+                 "**Limitations.**", "sensitivity of 'mel' at specificity >= 0.9"):  # fmt: skip
+        assert text in card_md, text
+    low, high = report.interval("balanced_accuracy")
+    assert f"{low:.3f} to {high:.3f}" in card_md
+    assert "## Model card" in report.to_markdown()  # the full report keeps its card section
+    html = report.to_html(tmp_path / "report.html").read_text()
+    assert "not described" not in html
+    assert "Headline metrics" in html
+    assert f"{low:.3f} to {high:.3f}" in html
+    assert html.index("Headline metrics") < html.index("Per class")  # intervals come first
+    for text in ("<h3>Training</h3>", "Recipe cpu_best, 16 epochs", "trained from scratch"):
+        assert text in html, text
+
+
+def test_report_text_speaks_to_readers_not_to_python():
+    report = _binary_report(n_bootstrap=0)
+    without = report.to_markdown()
+    assert "n_bootstrap" not in without
+    assert "No bootstrap intervals were computed" in without
+    from dermnet.metrics import evaluate
+
+    names = ["nv", "mel", "bcc"]
+    y = np.array([0, 1, 2, 0, 1, 2])
+    note = evaluate(y, np.eye(3)[y] * 0.7 + 0.1, names, n_bootstrap=0).notes[0]
+    assert "--positive-class" in note

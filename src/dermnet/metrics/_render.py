@@ -13,7 +13,13 @@ if TYPE_CHECKING:
 
     from dermnet.metrics.scores import EvaluationReport
 
-__all__ = ["report_figures", "report_html", "report_markdown"]
+__all__ = [
+    "report_card_markdown",
+    "report_figures",
+    "report_html",
+    "report_markdown",
+    "report_summary",
+]
 
 _LABELS = {
     "accuracy": "accuracy",
@@ -191,7 +197,7 @@ def _md_table(rows: list[dict[str, Any]]) -> list[str]:
 def _bootstrap_text(report: EvaluationReport) -> str:
     b = report.bootstrap
     if not b:
-        return "No bootstrap intervals were computed (n_bootstrap=0)."
+        return "No bootstrap intervals were computed (the number of resamples was 0)."
     return (
         f"Intervals: {b['method']}, {b['n_resamples']} resamples"
         f"{', stratified by class' if b.get('stratified') else ''}, seed {b.get('seed')}, "
@@ -264,24 +270,122 @@ def report_markdown(report: EvaluationReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _card_markdown(report: EvaluationReport) -> list[str]:
-    card, given = _card(report)
-    lines = ["## Model card", ""]
-    if not given:
-        lines += ["*No model card was given; data and split are not described.*", ""]
-    for title, text in (
+def _card_sections(card: ModelCard) -> tuple[tuple[str, str], ...]:
+    return (
         ("Model", card.model),
+        ("Training", card.training),
         ("Data", card.data),
         ("Split", card.split),
         ("Population", card.population),
         ("Intended use", card.intended_use),
-    ):
+    )
+
+
+def _card_markdown(report: EvaluationReport, heading: str = "## Model card") -> list[str]:
+    card, given = _card(report)
+    lines = [heading, ""]
+    if not given:
+        lines += ["*No model card was given; data and split are not described.*", ""]
+    for title, text in _card_sections(card):
         lines += [f"**{title}.** {text}", ""]
     lines += [f"**Metrics with intervals** ({_bootstrap_text(report)})", ""]
     lines += _md_table(_card_metrics(report))
     lines += ["", "**Limitations.**", ""]
     lines += [f"- {item}" for item in (*card.limitations, *computed_limitations(report))]
     return lines
+
+
+def report_card_markdown(report: EvaluationReport) -> str:
+    """The model card alone as a Markdown document, with the metrics and their intervals."""
+    lines = _card_markdown(report, heading="# Model card")
+    lines += ["", f"Evaluated on {report.n} images, {len(report.class_names)} classes."]
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: Any, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _bracket(report: EvaluationReport, key: str, digits: int) -> str:
+    """``[low, high]`` of a key, ``[-]`` where it is undefined, "" without intervals."""
+    if not report.intervals:
+        return ""
+    interval = report.intervals.get(key)
+    if interval is None:
+        return "[-]"
+    return f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
+def _align(rows: list[list[str]], left: int = 1) -> list[str]:
+    """Columns separated by two spaces; the first ``left`` columns left-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.ljust(w) if i < left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def report_summary(report: EvaluationReport, *, digits: int = 2) -> str:
+    """A compact plain-text table, like scikit-learn's ``classification_report``."""
+    has_ci = bool(report.intervals)
+
+    width = len(f"[{0:.{digits}f}, {0:.{digits}f}]")  # every interval has this width
+
+    def cell(value: Any, key: str) -> str:
+        if not has_ci or value is None:
+            return _num(value, digits) + " " * (width + 1 if has_ci else 0)
+        return f"{_num(value, digits)} {_bracket(report, key, digits).ljust(width)}"
+
+    header = ["class", "precision", "sensitivity", "specificity", "F1", "AUC", "support"]
+    rows = [header]
+    for name, row in report.per_class.items():
+        rows.append(
+            [
+                name,
+                _num(row.get("precision"), digits),
+                cell(row.get("recall"), f"recall[{name}]"),
+                cell(row.get("specificity"), f"specificity[{name}]"),
+                _num(row.get("f1"), digits),
+                cell(row.get("auc"), f"auc[{name}]"),
+                str(row.get("support")),
+            ]
+        )
+    headline = [
+        ["accuracy", cell(report.accuracy, "accuracy")],
+        ["balanced accuracy", cell(report.balanced_accuracy, "balanced_accuracy")],
+    ]
+    if len(report.class_names) == 2:
+        positive = report.positive_class or report.class_names[1]
+        auc = report.per_class[positive].get("auc")
+        headline.append(["ROC AUC", cell(auc, f"auc[{positive}]")])
+    else:
+        headline.append(["macro AUC (one-vs-rest)", cell(report.macro_auc, "macro_auc")])
+    for p in report.operating_points:
+        target = p["target_specificity"]
+        key = f"sensitivity@specificity={target:g}"
+        label = f"{report.positive_class} sensitivity at specificity >= {target:.2f}"
+        headline.append([label, cell(p["sensitivity"], key)])
+    if has_ci:
+        level = f"{100 * report.bootstrap.get('ci', 0.95):g}%"
+        title = (
+            f"{report.n} images, {len(report.class_names)} classes. [low, high]: {level} "
+            f"bootstrap interval ({report.bootstrap.get('n_resamples')} resamples)."
+        )
+    else:
+        title = f"{report.n} images, {len(report.class_names)} classes. No intervals computed."
+    lines = [title, "", *_align(rows), "", *_align(headline)]
+    table = "\n".join(lines)
+    footer = []
+    if {"-", "[-]"} & set(table.split()):
+        footer.append("-: undefined on these data.")
+    if report.notes:
+        footer.append(f"{len(report.notes)} note(s) in the full report.")
+    if footer:
+        lines += ["", " ".join(footer)]
+    return "\n".join(lines) + "\n"
 
 
 def report_figures(report: EvaluationReport, *, history: Any = None) -> dict[str, Figure]:
@@ -332,6 +436,8 @@ def report_html(
     html.add_paragraph(
         f"{report.n} samples, {len(report.class_names)} classes. {_bootstrap_text(report)}"
     )
+    html.add_heading("Headline metrics")
+    html.add_table(_card_metrics(report))
     html.add_heading("Summary metrics")
     html.add_table(metric_rows(report))
     html.add_heading("Per class")
@@ -341,7 +447,7 @@ def report_html(
         html.add_paragraph(
             "Thresholds chosen on these data (one-vs-rest): the highest sensitivity reachable "
             "with at least the target specificity. Choose the threshold you deploy on "
-            "validation data (dermnet.imbalance.tune_threshold), not on the test set."
+            "validation data, not on the test set."
         )
         html.add_table(operating_rows(report))
     cal = report.calibration or {}
@@ -376,20 +482,14 @@ def report_html(
     if report.y_true is None:
         html.add_paragraph(
             "ROC and precision-recall curves need the predictions, which this report does not "
-            "hold (it was read from JSON written without include_predictions=True).",
+            "hold (it was read from a JSON file saved without them).",
             note=True,
         )
     card, given = _card(report)
     html.add_heading("Model card")
     if not given:
         html.add_paragraph("No model card was given: data and split are not described.", note=True)
-    for heading, text in (
-        ("Model", card.model),
-        ("Data", card.data),
-        ("Split", card.split),
-        ("Population", card.population),
-        ("Intended use", card.intended_use),
-    ):
+    for heading, text in _card_sections(card):
         html.add_heading(heading, level=3)
         html.add_paragraph(text)
     html.add_heading("Metrics with intervals", level=3)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dermnet._core.config import ConfigMixin
-from dermnet._core.validation import fail
+from dermnet._core.validation import check_image_size, fail
 
 __all__ = ["DEFAULT_INTENDED_USE", "DEFAULT_LIMITATIONS", "KNOWN_POPULATIONS", "ModelCard"]
 
@@ -74,13 +74,14 @@ class ModelCard(ConfigMixin):
     the data, split and population fields from records.
 
     Attributes:
-        model: the model: architecture, weights, training recipe.
+        model: the model: architecture, initial weights, input size.
         data: the data it was trained and evaluated on.
         split: how the data was split (grouping, sizes, leakage check).
         population: who and what the data represents (sites, devices, patients).
         intended_use: what the model is for.
         limitations: what it must not be used for and where it may fail.
         class_counts: images per class for each split, ``{split: {class: count}}``.
+        training: how it was trained: recipe, epochs, optimizer, schedule, seed.
 
     Examples:
         >>> card = ModelCard(model="simple_cnn, 30 epochs", data="HAM10000 sample")
@@ -95,6 +96,7 @@ class ModelCard(ConfigMixin):
     intended_use: str = DEFAULT_INTENDED_USE
     limitations: tuple[str, ...] = DEFAULT_LIMITATIONS
     class_counts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    training: str = "not described"
 
     @classmethod
     def from_data(
@@ -173,6 +175,247 @@ class ModelCard(ConfigMixin):
             class_counts=counts,
             **texts,
         )
+
+    @classmethod
+    def from_run_info(
+        cls,
+        info: Mapping[str, Any],
+        *,
+        population: str | None = None,
+        intended_use: str = DEFAULT_INTENDED_USE,
+        limitations: Sequence[str] = DEFAULT_LIMITATIONS,
+    ) -> ModelCard:
+        """Build a card from the plain facts of a training run (e.g. its ``config.json``).
+
+        Every key is optional; a missing fact is left out of the text (or, when nothing
+        at all is known about a section, that section reads "not described"). Keys this
+        method does not use are ignored, so a whole run configuration can be passed.
+
+        Args:
+            info: the run's facts:
+
+                - ``model`` (str): the architecture, e.g. ``"fast_cnn"``.
+                - ``weights`` (str or ``None``): initial weights; ``None`` means trained
+                  from scratch.
+                - ``image_size`` (int or ``[height, width]``): the model's input size.
+                - ``metadata`` (list of str or bool): the patient metadata fed to the
+                  model, if any.
+                - ``dataset`` (str): the dataset name, e.g. ``"ham10000"``.
+                - ``num_images`` (int): images in the dataset (default: the split's sum).
+                - ``classes`` (list of str): the class names.
+                - ``split`` (``{part: images}``): e.g. ``{"train": 7000, "val": 1500,
+                  "test": 1515}``.
+                - ``group_by`` (str or ``None``): the column the split keeps together
+                  (e.g. ``"lesion_id"``); ``None`` means split by image.
+                - ``seed`` (int), ``recipe`` (str), ``epochs`` (int), ``training`` (str,
+                  free text such as "AdamW, cosine schedule").
+                - ``evaluated_on`` (str): the part the metrics are computed on.
+                - ``class_counts`` (``{part: {class: images}}``).
+            population: who the data represents; by default taken from
+                `KNOWN_POPULATIONS` for the datasets dermnet loads.
+            intended_use: the intended use.
+            limitations: the general limitations; limitations that follow from the run
+                (input size, source population, evaluation on the validation part) are
+                added after them.
+
+        Returns:
+            A `ModelCard`.
+
+        Raises:
+            ParameterError: ``info`` is not a mapping, or a key holds the wrong type.
+
+        Example:
+            >>> card = ModelCard.from_run_info(
+            ...     {"model": "fast_cnn", "weights": None, "image_size": [64, 64],
+            ...      "dataset": "ham10000", "split": {"train": 70, "test": 30},
+            ...      "group_by": "lesion_id", "epochs": 3, "evaluated_on": "test"})
+            >>> card.model
+            'fast_cnn, trained from scratch (no pretrained weights), input 64x64 pixels'
+            >>> card.training
+            '3 epochs.'
+        """
+        where = "ModelCard.from_run_info"
+        if not isinstance(info, Mapping):
+            raise fail("info", where, "a dict of run facts", type(info).__name__)
+        facts = _RunFacts(info, where)
+        extra = []
+        if facts.size is not None:
+            height, width = facts.size
+            extra.append(
+                f"Input size: images are resized to {height}x{width} pixels, so detail finer "
+                "than that (fine dermoscopic structures) is lost to the model."
+            )
+        if facts.dataset:
+            extra.append(
+                f"Source population: the model was trained and tested only on {facts.dataset} "
+                "images (see Population); its performance on other sites, devices and skin "
+                "types is unknown."
+            )
+        if facts.evaluated_on == "val":
+            extra.append(
+                "These metrics are on the validation part, which also chose the checkpoint: "
+                "they are optimistic; the test part gives the fair estimate."
+            )
+        if population is None:
+            known = KNOWN_POPULATIONS.get((facts.dataset or "").lower())
+            population = known or (
+                f"not described for the dataset {facts.dataset!r}" if facts.dataset
+                else "not described"
+            )  # fmt: skip
+        return cls(
+            model=facts.model_text(),
+            data=facts.data_text(),
+            split=facts.split_text(),
+            population=str(population),
+            intended_use=str(intended_use),
+            limitations=(*(str(x) for x in limitations), *extra),
+            class_counts=facts.class_counts,
+            training=facts.training_text(),
+        )
+
+
+class _RunFacts:
+    """The facts of a run dict, type-checked, with the sentences built from them."""
+
+    def __init__(self, info: Mapping[str, Any], where: str) -> None:
+        self.info = info
+        self.where = where
+        self.model = self._text("model")
+        self.dataset = self._text("dataset")
+        self.recipe = self._text("recipe")
+        self.training = self._text("training")
+        self.evaluated_on = self._text("evaluated_on")
+        self.size = None
+        if info.get("image_size") is not None:
+            self.size = check_image_size(info["image_size"], "info['image_size']", where)
+        self.classes = [str(c) for c in self._sequence("classes")]
+        self.split = self._counts("split", info.get("split"))
+        self.class_counts = {
+            str(part): self._counts(f"class_counts[{part!r}]", counts)
+            for part, counts in self._mapping("class_counts").items()
+        }
+        self.epochs = self._int("epochs")
+        self.seed = self._int("seed")
+        self.num_images = self._int("num_images")
+        if self.num_images is None and self.split:
+            self.num_images = sum(self.split.values())
+
+    # -- checks -----------------------------------------------------------------------
+    def _bad(self, key: str, must: str) -> Exception:
+        return fail(f"info[{key!r}]", self.where, must, self.info[key])
+
+    def _text(self, key: str) -> str | None:
+        value = self.info.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._bad(key, "a str")
+        return value.strip() or None
+
+    def _int(self, key: str) -> int | None:
+        value = self.info.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(key, "an int")
+        return int(value)
+
+    def _sequence(self, key: str) -> Sequence[Any]:
+        value = self.info.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise self._bad(key, "a list")
+        return value
+
+    def _mapping(self, key: str) -> Mapping[str, Any]:
+        value = self.info.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self._bad(key, "a dict")
+        return value
+
+    def _counts(self, name: str, value: Any) -> dict[str, int]:
+        if value is None:
+            return {}
+        ok = isinstance(value, Mapping) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()
+        )
+        if not ok:
+            raise fail(f"info[{name!r}]", self.where, "a dict {name: number of images}", value)
+        return {str(k): int(v) for k, v in value.items()}
+
+    # -- sentences --------------------------------------------------------------------
+    def model_text(self) -> str:
+        parts = [self.model or "model not named"]
+        if "weights" in self.info:
+            weights = self.info["weights"]
+            parts.append(
+                "trained from scratch (no pretrained weights)" if weights is None
+                else f"initialised from {weights} weights"
+            )  # fmt: skip
+        if self.size is not None:
+            parts.append(f"input {self.size[0]}x{self.size[1]} pixels")
+        metadata = self.info.get("metadata")
+        if metadata:
+            names = ", ".join(map(str, metadata)) if not isinstance(metadata, (bool, str)) else ""
+            parts.append(f"with patient metadata ({names})" if names else "with patient metadata")
+        if len(parts) == 1 and self.model is None:
+            return "not described"
+        return ", ".join(parts)
+
+    def training_text(self) -> str:
+        parts = []
+        if self.recipe:
+            parts.append(f"Recipe {self.recipe}")
+        if self.epochs is not None:
+            parts.append(f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}")
+        if self.seed is not None:
+            parts.append(f"seed {self.seed}")
+        text = ", ".join(parts)
+        text = text[:1].upper() + text[1:] + "." if text else ""
+        if self.training:
+            text = f"{text} {self.training}".strip()
+        return text or "not described"
+
+    def data_text(self) -> str:
+        parts = []
+        if self.num_images is not None:
+            parts.append(f"{self.num_images} images")
+        if self.classes:
+            parts.append(f"{len(self.classes)} classes ({', '.join(self.classes)})")
+        details = ", ".join(parts)
+        if self.dataset:
+            return f"{self.dataset}: {details}" if details else self.dataset
+        return details or "not described"
+
+    def split_text(self) -> str:
+        sentences = []
+        if self.split:
+            sizes = ", ".join(f"{part} {count}" for part, count in self.split.items())
+            sentences.append(f"{sizes} images")
+        if "group_by" in self.info:
+            group = self.info["group_by"]
+            if group is None:
+                sentences.append(
+                    "split by image, not by lesion or patient: images of one lesion may be in "
+                    "both train and test, which makes the test metrics optimistic"
+                )
+            else:
+                sentences.append(
+                    f"grouped by {group}: all images with the same {group} are in the same "
+                    "part, so none is in both train and test"
+                )
+        if self.seed is not None and (self.split or "group_by" in self.info):
+            sentences.append(f"random seed {self.seed}")
+        if self.evaluated_on:
+            size = self.split.get(self.evaluated_on)
+            where = f"the {self.evaluated_on} part" + (f" ({size} images)" if size else "")
+            sentences.append(f"the metrics below are on {where}")
+        if not sentences:
+            return "not described"
+        return "; ".join(sentences)[:1].upper() + "; ".join(sentences)[1:] + "."
 
 
 def _parts(data: Any, where: str) -> dict[str, Any]:

@@ -230,12 +230,59 @@ class EvaluationReport:
         return cls.from_dict(json.loads(text))
 
     # -- rendering ----------------------------------------------------------------------
+    def summary(self, *, digits: int = 2) -> str:
+        """A compact plain-text table for a terminal, like scikit-learn's
+        ``classification_report``: one row per class (precision, sensitivity, specificity,
+        F1, ROC AUC, support), then accuracy, balanced accuracy, macro AUC (the ROC AUC of
+        the positive class for two classes) and the sensitivity of the class of interest
+        at each specificity; each with its bootstrap interval ``[low, high]`` when the
+        report has intervals. Undefined values read ``-``. About 20 lines for 7 classes,
+        under 100 columns; `to_markdown` has everything.
+
+        Args:
+            digits: decimals of every value and interval.
+
+        Returns:
+            The table as text, ending with a newline.
+
+        Example:
+            >>> report = evaluate([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4],
+            ...                   [0.7, 0.3]], ["benign", "malignant"], specificities=[0.9],
+            ...                   n_bootstrap=0)
+            >>> print(report.summary())
+            4 images, 2 classes. No intervals computed.
+            <BLANKLINE>
+            class      precision  sensitivity  specificity    F1   AUC  support
+            benign          0.67         1.00         0.50  0.80  1.00        2
+            malignant       1.00         0.50         1.00  0.67  1.00        2
+            <BLANKLINE>
+            accuracy                                      0.75
+            balanced accuracy                             0.75
+            ROC AUC                                       1.00
+            malignant sensitivity at specificity >= 0.90  1.00
+            <BLANKLINE>
+
+            With intervals (the default), each value is followed by ``[low, high]``.
+        """
+        from dermnet.metrics._render import report_summary
+
+        digits = check_int(digits, "digits", "EvaluationReport.summary", low=0, high=6)
+        return report_summary(self, digits=digits)
+
     def to_markdown(self) -> str:
         """A Markdown report: headline metrics with intervals, per-class table, confusion
         matrix, operating points, calibration, the model card and the notes."""
         from dermnet.metrics._render import report_markdown
 
         return report_markdown(self)
+
+    def model_card_markdown(self) -> str:
+        """The model card alone as a Markdown document (for ``model_card.md``): model,
+        training, data, split, population, intended use, the headline metrics with their
+        intervals, and the limitations. A report without a card gets the default card."""
+        from dermnet.metrics._render import report_card_markdown
+
+        return report_card_markdown(self)
 
     def figures(self, *, history: Any = None) -> dict[str, Figure]:
         """The report's figures by name: class distribution, confusion matrix, ROC and PR
@@ -292,8 +339,9 @@ def _resolve_interest(positive_class: Any, names: tuple[str, ...], notes: list[s
             if candidate in lowered:
                 index = lowered.index(candidate)
                 notes.append(
-                    f"Class of interest: {names[index]!r} (picked by its name; pass "
-                    "positive_class= to choose another or None for none)."
+                    f"Class of interest: {names[index]!r} (picked by its name; choose "
+                    "another with --positive-class on the command line, positive_class= "
+                    "in Python)."
                 )
                 return index
         return None
