@@ -12,6 +12,7 @@ import pytest
 
 EXPECTED = {
     "dermnet": [
+        "DataConfig",
         "DataError",
         "DermnetError",
         "EvaluationReport",
@@ -42,6 +43,7 @@ EXPECTED = {
         "list_datasets",
         "list_models",
         "load_dataset",
+        "load_images",
         "load_model",
         "load_sample",
         "make_dataset",
@@ -50,6 +52,7 @@ EXPECTED = {
         "overlay",
         "preset",
         "register_custom_objects",
+        "resolve_data_config",
         "seed_everything",
         "split",
         "train",
@@ -58,6 +61,7 @@ EXPECTED = {
         "validate",
     ],
     "dermnet.data": [
+        "DataConfig",
         "DatasetDescription",
         "Fold",
         "HAM10000_CLASSES",
@@ -80,6 +84,7 @@ EXPECTED = {
         "load_ham10000",
         "load_hmnist_csv",
         "load_image_folder",
+        "load_images",
         "load_isic2018",
         "load_isic2019",
         "load_isic2020",
@@ -174,6 +179,7 @@ EXPECTED = {
         "recalibrate_batchnorm",
         "register_custom_objects",
         "register_model",
+        "resolve_data_config",
         "run_exported",
         "set_bn_momentum",
         "unfreeze",
