@@ -10,7 +10,13 @@ from tests.conftest import shared_dataset
 
 
 def test_list_and_build_presets():
-    assert T.list_presets() == ["dermoscopy", "dermoscopy_clahe", "microscopy", "resize"]
+    assert T.list_presets() == [
+        "color_constancy",
+        "dermoscopy",
+        "dermoscopy_clahe",
+        "microscopy",
+        "resize",
+    ]
     for name in T.list_presets():
         pipeline = T.preset(name, image_size=(24, 32))
         assert isinstance(pipeline, T.Compose)

@@ -10,7 +10,15 @@ if TYPE_CHECKING:
     from dermnet.train.callbacks import EpochLogger, HistoryPlot
     from dermnet.train.demo import run_demo
     from dermnet.train.recipes import FineTuneResult, fine_tune
-    from dermnet.train.run import RunConfig, evaluate_run, predict_run, train_run
+    from dermnet.train.run import evaluate_run, predict_run, train_run
+    from dermnet.train.run_config import (
+        RunConfig,
+        get_recipe,
+        list_recipes,
+        load_run_config,
+        recipe_summary,
+    )
+    from dermnet.train.run_folder import RunFolder
     from dermnet.train.schedules import LinearWarmup, WarmupCosine
     from dermnet.train.trainer import fit
     from dermnet.train.tta import TTA_TRANSFORMS, predict_tta
@@ -22,12 +30,17 @@ __all__ = [
     "HistoryPlot",
     "LinearWarmup",
     "RunConfig",
+    "RunFolder",
     "WarmupCosine",
     "evaluate_run",
     "fine_tune",
     "fit",
+    "get_recipe",
+    "list_recipes",
+    "load_run_config",
     "predict_run",
     "predict_tta",
+    "recipe_summary",
     "run_demo",
     "train_run",
 ]

@@ -1,16 +1,8 @@
 """Run folders: what ``dermnet train`` writes and ``dermnet evaluate``/``predict`` read.
 
-A run folder holds everything needed to inspect, resume, evaluate and use a training run:
-
-- ``config.json``: the `RunConfig`, classes, split sizes, versions;
-- ``split.csv``: every image with its role (train/val/test), the exact split;
-- ``model.keras``: the best model so far (lowest validation loss), its BatchNorm
-  statistics re-estimated after training;
-- ``last.keras``: the model after the last finished epoch, optimizer included;
-- ``state.json``: epochs finished, and whether the run is complete;
-- ``history.csv`` and ``history.png``: one row per epoch, and the curves;
-- ``metrics.json`` and ``confusion_matrix.png``: test-set metrics of ``model.keras``;
-- ``metadata_encoder.json``: the fitted metadata encoding (image+metadata runs only).
+`train_run` turns a `RunConfig` (a built-in recipe, a TOML run file, flags) into a
+run folder; `evaluate_run` and `predict_run` read one through
+`dermnet.train.RunFolder`, which owns the folder's format (see its module for the files).
 
 An interrupted run resumes from ``last.keras`` at the next epoch
 (``train_run(..., resume=True)``, ``dermnet train --resume``), with the same split, the
@@ -20,122 +12,21 @@ optimizer's state and the best-model threshold restored.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dermnet._core.config import ConfigMixin
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
-from dermnet._core.validation import (
-    check_bool,
-    check_float,
-    check_int,
-    check_option,
-    check_path,
-    check_seed,
-    fail,
-)
+from dermnet._core.validation import check_int, check_option, fail
+from dermnet.train.run_config import RunConfig
+from dermnet.train.run_folder import SCHEMA_VERSION, RunFolder, read_json, write_json
 
 __all__ = ["RunConfig", "evaluate_run", "predict_run", "train_run"]
-
-_CLASS_WEIGHTS = ("balanced", "none")
-_SCHEDULES = ("constant", "cosine", "plateau")
-
-
-@dataclasses.dataclass(frozen=True)
-class RunConfig(ConfigMixin):
-    """Everything a training run needs, saved as ``config.json`` in the run folder.
-
-    Give the data as a registered ``dataset`` name with its ``root`` folder (see
-    `dermnet.data.list_datasets`), or as a bundled ``sample`` name.
-
-    Attributes:
-        model: a registered model name.
-        dataset: a registered dataset name, e.g. ``"ham10000"``.
-        root: the dataset's folder.
-        sample: a bundled sample instead (``"ham10000"``, ``"malaria"``).
-        weights: ``None``, ``"imagenet"`` or a weights file (see
-            `dermnet.models.create_model`).
-        image_size: square input size; ``None`` uses the model's default.
-        batch_size: images per batch.
-        epochs: epochs in all.
-        learning_rate: the (peak) learning rate.
-        lr_schedule: ``"constant"``, ``"cosine"`` or ``"plateau"``.
-        warmup_epochs: epochs of linear warm-up.
-        early_stopping: patience in epochs, or ``None``.
-        dropout: dropout before the classifier.
-        class_weights: ``"balanced"`` (inverse class frequency) or ``"none"``.
-        test_size: share of images for the test set (grouped by lesion/patient).
-        val_size: share of images for validation.
-        seed: seeds the split, the initial weights and the shuffling.
-        metadata: use patient metadata too (an image+metadata model, with
-            ``dermnet.data.MetadataEncoder``).
-        binary_output: ``"softmax"`` or ``"sigmoid"`` for two-class data.
-        mixed_precision: train in mixed precision.
-        cache: keep decoded images in memory after the first epoch.
-    """
-
-    model: str = "simple_cnn"
-    dataset: str | None = None
-    root: str | None = None
-    sample: str | None = None
-    weights: str | None = None
-    image_size: int | None = None
-    batch_size: int = 32
-    epochs: int = 10
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
-    warmup_epochs: float = 0.0
-    early_stopping: int | None = None
-    dropout: float = 0.2
-    class_weights: str = "balanced"
-    test_size: float = 0.2
-    val_size: float = 0.15
-    seed: int = 0
-    metadata: bool = False
-    binary_output: str = "softmax"
-    mixed_precision: bool = False
-    cache: bool = False
-
-    def validate(self) -> RunConfig:
-        """Check every field; return ``self``.
-
-        Raises:
-            ParameterError: a field has a bad value (the message names it).
-        """
-        from dermnet.models import get_model_spec
-
-        where = "RunConfig"
-        get_model_spec(self.model)
-        if (self.sample is None) == (self.dataset is None):
-            raise ParameterError(
-                "RunConfig needs either 'dataset' (with 'root') or 'sample'. Got "
-                f"dataset={self.dataset!r}, sample={self.sample!r}."
-            )
-        if self.dataset is not None and self.root is None:
-            raise ParameterError(f"RunConfig needs the 'root' folder of dataset {self.dataset!r}.")
-        check_int(self.image_size, "image_size", where, low=8, allow_none=True)
-        check_int(self.batch_size, "batch_size", where, low=1)
-        check_int(self.epochs, "epochs", where, low=1)
-        check_float(self.learning_rate, "learning_rate", where, low=0.0, low_open=True)
-        check_option(self.lr_schedule, _SCHEDULES, "lr_schedule", where)
-        check_float(self.warmup_epochs, "warmup_epochs", where, low=0.0)
-        check_int(self.early_stopping, "early_stopping", where, low=1, allow_none=True)
-        check_float(self.dropout, "dropout", where, low=0.0, high=1.0, high_open=True)
-        check_option(self.class_weights, _CLASS_WEIGHTS, "class_weights", where)
-        check_float(self.test_size, "test_size", where, low=0.0, high=1.0, low_open=True)
-        check_float(self.val_size, "val_size", where, low=0.0, high=1.0, high_open=True)
-        check_seed(self.seed, "seed", where)
-        check_bool(self.metadata, "metadata", where)
-        check_bool(self.mixed_precision, "mixed_precision", where)
-        check_bool(self.cache, "cache", where)
-        return self
 
 
 def _versions() -> dict[str, str]:
@@ -150,18 +41,6 @@ def _versions() -> dict[str, str]:
         "keras": keras.__version__,
         "python": platform.python_version(),
     }
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)  # atomic: an interrupted run never leaves half a file
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise MissingFileError(f"The run folder lacks {path.name}: {path}")
-    return json.loads(path.read_text())
 
 
 def _load_records(config: RunConfig) -> Any:
@@ -184,12 +63,21 @@ def _metadata_encoder_class() -> Any:
     return encoder
 
 
-def _input_size(config: RunConfig) -> int:
-    from dermnet.models import get_model_spec
+def resolve_run_data_config(config: RunConfig) -> Any:
+    """The `dermnet.data.DataConfig` of a run: the model's defaults, the config's overrides."""
+    from dermnet.models import resolve_data_config
 
-    if config.image_size is not None:
-        return int(config.image_size)
-    return int(get_model_spec(config.model).input_size[0])
+    preprocessing = None
+    size = config.image_size
+    if config.preprocessing != "none":
+        from dermnet.models import get_model_spec
+        from dermnet.transforms import preset
+
+        target = size if size is not None else get_model_spec(config.model).input_size
+        preprocessing = preset(config.preprocessing, target).to_dict()
+    return resolve_data_config(
+        config.model, image_size=size, resize=config.resize, preprocessing=preprocessing
+    )
 
 
 def _split_frame(parts: Any) -> Any:
@@ -199,37 +87,25 @@ def _split_frame(parts: Any) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
-def _records_from_split(run: Path, role: str) -> Any:
-    import pandas as pd
-
-    from dermnet.data import Records
-
-    config = _read_json(run / "config.json")
-    table = pd.read_csv(run / "split.csv", keep_default_na=True)
-    part = table[table["role"] == role].drop(columns="role")
-    if part.empty:
-        raise DataError(f"The run {run} has no {role!r} images in split.csv.")
-    return Records(
-        part,
-        config["classes"],
-        name=config.get("dataset_name", "run"),
-        group_cols=tuple(config.get("group_cols", ())),
-        metadata_cols=tuple(config.get("metadata_cols", ())),
-        role=role,
-    )
+def _label_mode(config: RunConfig) -> str:
+    return "one_hot" if config.label_smoothing else "int"
 
 
-def _dataset(records: Any, config: RunConfig, run: Path, *, training: bool) -> Any:
+def _dataset(records: Any, run: RunFolder, *, training: bool) -> Any:
     from dermnet.data import make_dataset
 
-    size = _input_size(config)
-    options: dict[str, Any] = {"cache": config.cache}
+    config = run.config
+    options: dict[str, Any] = {"cache": config.cache, "label_mode": _label_mode(config)}
     if training:
         options.update(shuffle=True, seed=config.seed)
-    if config.metadata:
-        encoder = _metadata_encoder_class().from_dict(_read_json(run / "metadata_encoder.json"))
+        if config.augment != "none":
+            from dermnet.transforms import augmentation
+
+            options["augment"] = augmentation(config.augment, seed=config.seed)
+    encoder = run.metadata_encoder()
+    if encoder is not None:
         options.update(with_metadata=True, metadata_encoder=encoder)
-    return make_dataset(records, size, config.batch_size, **options)
+    return make_dataset(records, run.data_config, config.batch_size, **options)
 
 
 def _history_rows(path: Path, keep: int) -> dict[str, list[float]]:
@@ -245,32 +121,87 @@ def _history_rows(path: Path, keep: int) -> dict[str, list[float]]:
     return {c: table[c].astype(float).tolist() for c in table.columns if c != "epoch"}
 
 
-def _make_state_callback(run: Path) -> Any:
+def _save_atomic(model: Any, path: Path) -> None:
+    """Save a ``.keras`` file so that a kill mid-save never leaves a broken file."""
+    tmp = path.with_name(f".{path.stem}.partial.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _make_state_callback(run: Path, monitor: str, best: float | None, keep_best: bool) -> Any:
     import keras
 
     class RunState(keras.callbacks.Callback):
-        """Save ``last.keras`` and ``state.json`` after every epoch (last callback)."""
+        """After every epoch: the best model (if kept), ``last.keras``, ``state.json``."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = best
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self.model.save(run / "last.keras")
-            _write_json(run / "state.json", {"epochs_done": epoch + 1, "finished": False})
+            value = (logs or {}).get(monitor)
+            if keep_best and value is not None and (self.best is None or value < self.best):
+                self.best = float(value)
+                _save_atomic(self.model, run / "model.keras")
+            _save_atomic(self.model, run / "last.keras")
+            write_json(run / "state.json", {"epochs_done": epoch + 1, "finished": False})
 
     return RunState()
 
 
-def _new_model(config: RunConfig, num_classes: int, metadata_dim: int | None) -> Any:
+def _new_model(config: RunConfig, data_config: Any, num_classes: int, metadata_dim: Any) -> Any:
     from dermnet.models import create_model
 
-    size = _input_size(config)
+    height, width = data_config.image_size
     return create_model(
         config.model,
         num_classes,
-        input_shape=(size, size, 3),
+        input_shape=(height, width, 3),
         weights=config.weights,
         dropout=config.dropout,
         metadata_dim=metadata_dim,
         binary_output=config.binary_output,
     )
+
+
+def _loss(config: RunConfig, class_counts: list[int], sigmoid: bool) -> Any:
+    import keras
+
+    from dermnet import imbalance
+
+    if config.loss == "focal":
+        if sigmoid:
+            return imbalance.BinaryFocalLoss(gamma=config.focal_gamma)
+        return imbalance.CategoricalFocalLoss(gamma=config.focal_gamma)
+    if config.loss == "class_balanced":
+        if sigmoid:
+            raise ParameterError(
+                "The 'loss' field 'class_balanced' needs a softmax output; set "
+                "'binary_output' to 'softmax'."
+            )
+        return imbalance.ClassBalancedLoss(class_counts, gamma=config.focal_gamma)
+    if config.label_smoothing:
+        if sigmoid:
+            return keras.losses.BinaryCrossentropy(label_smoothing=config.label_smoothing)
+        return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    return None  # fit's default for the model and labels
+
+
+def _data_facts(config: RunConfig, records: Any, parts: Any, data_config: Any) -> dict[str, Any]:
+    counts = np.bincount(parts.train.labels, minlength=records.num_classes)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "dermnet-run",
+        "run": config.to_dict(),
+        "data_config": data_config.to_dict(),
+        "classes": list(records.classes),
+        "class_counts": {c: int(n) for c, n in zip(records.classes, counts, strict=True)},
+        "dataset_name": records.name,
+        "group_cols": list(records.group_cols),
+        "metadata_cols": list(records.metadata_cols),
+        "split": {p.role: len(p) for p in (parts.train, parts.val, parts.test) if p is not None},
+        "versions": _versions(),
+    }
 
 
 def train_run(
@@ -281,13 +212,18 @@ def train_run(
     epochs: int | None = None,
     log: Callable[[str], None] = print,
     verbose: int | str = 0,
+    callbacks: Sequence[Any] = (),
+    evaluate_on: Sequence[str] = ("test",),
 ) -> dict[str, Any]:
     """Train a model as ``config`` says and write a run folder; or resume one.
 
     Steps: load the data, split it (grouped by lesion/patient, stratified, seeded;
-    written to ``split.csv``), build the model, train with `dermnet.train.fit`
-    (balanced class weights by default, best-model checkpoint, CSV history, curves),
-    then evaluate the best model on the test split (``metrics.json``).
+    written to ``split.csv``), resolve the data config (the model's input size and the
+    run's resize and preprocessing), build the model, train with `dermnet.train.fit`
+    (the config's optimizer, loss, class weights, schedule, augmentation; best or last
+    model kept; CSV history, curves, TensorBoard logs), then evaluate the kept model on
+    the test split with the run's test-time augmentation and logit adjustment
+    (``metrics.json``, ``metrics.md``, ``report.html``, ``model_card.md``).
 
     Args:
         config: the run's configuration; ``None`` when resuming (it is read from
@@ -297,9 +233,12 @@ def train_run(
         epochs: with ``resume``, a new total number of epochs (to train longer).
         log: receives progress lines.
         verbose: Keras' own progress output (0: only ``log`` lines).
+        callbacks: more Keras callbacks (e.g. a progress bar).
+        evaluate_on: the splits to evaluate at the end (``"test"``, ``"val"``).
 
     Returns:
-        A summary: the run folder, epochs done, best validation loss and test metrics.
+        A summary: the run folder, epochs done, best validation loss and the metrics
+        (with 95% intervals) of each evaluated split.
 
     Raises:
         ParameterError: bad configuration, or a folder that already holds a run.
@@ -307,102 +246,98 @@ def train_run(
     """
     import keras
 
-    from dermnet import imbalance, models
+    from dermnet import imbalance
     from dermnet._core.seeding import seed_everything
     from dermnet.data import split
     from dermnet.train.callbacks import HistoryPlot
     from dermnet.train.trainer import _trains_batchnorm, fit, recalibrate_after_training
 
-    run = Path(output_dir)
+    out = Path(output_dir)
     started = time.perf_counter()
+    for role in evaluate_on:
+        check_option(role, ("test", "val"), "evaluate_on", "train_run")
+    model = None
     if resume:
-        info = _read_json(run / "config.json")
-        config = RunConfig.from_dict(info["run"])
+        folder = RunFolder(out)
+        config = folder.config
         if epochs is not None:
             epochs = check_int(epochs, "epochs", "train_run", low=1)
             config = dataclasses.replace(config, epochs=epochs)
-            info["run"] = config.to_dict()
-            _write_json(run / "config.json", info)
-        state = _read_json(run / "state.json") if (run / "state.json").is_file() else {}
-        done = int(state.get("epochs_done", 0))
-        log(f"Resuming {run} after epoch {done} of {config.epochs}")
+            folder.info["run"] = config.to_dict()
+            write_json(out / "config.json", folder.info)
+            folder = RunFolder(out)
+        done = int(folder.state().get("epochs_done", 0))
+        log(f"Resuming {out} after epoch {done} of {config.epochs}")
     else:
         if not isinstance(config, RunConfig):
             raise fail("config", "train_run", "a RunConfig", type(config).__name__)
         config.validate()
-        if (run / "config.json").exists():
+        if (out / "config.json").exists():
             raise ParameterError(
-                f"The folder {run} already holds a training run. Resume it with "
-                "resume=True (dermnet train --resume), or choose another output folder."
+                f"The folder {out} already holds a training run. Resume it (dermnet train "
+                "--resume FOLDER), or choose another output folder."
             )
-        done = 0
-    run.mkdir(parents=True, exist_ok=True)
-    seed_everything(config.seed)
-
-    model = None
-    if not resume:
+        data_config = resolve_run_data_config(config)
+        seed_everything(config.seed)
         records = _load_records(config)
         log(f"Loaded {len(records)} images, {records.num_classes} classes ({records.name})")
+        if config.max_images is not None and len(records) > config.max_images:
+            rng = np.random.default_rng(config.seed)
+            records = records.subset(np.sort(rng.permutation(len(records))[: config.max_images]))
+            log(f"Using a random subset of {len(records)} images (max_images)")
+        group = "auto" if config.group_by is None else config.group_by
         parts = split(
-            records, test_size=config.test_size, val_size=config.val_size, seed=config.seed
+            records,
+            test_size=config.test_size,
+            val_size=config.val_size,
+            group_by=group,
+            seed=config.seed,
         )
         encoder = _metadata_encoder_class()().fit(parts.train) if config.metadata else None
         # Build the model before writing anything: a bad model setting leaves no half run.
-        model = _new_model(config, records.num_classes, encoder.dim if encoder else None)
-        _split_frame(parts).to_csv(run / "split.csv", index=False)
+        model = _new_model(config, data_config, records.num_classes, encoder and encoder.dim)
+        out.mkdir(parents=True, exist_ok=True)
+        _split_frame(parts).to_csv(out / "split.csv", index=False)
         if encoder is not None:
-            _write_json(run / "metadata_encoder.json", encoder.to_dict())
-        _write_json(
-            run / "config.json",
-            {
-                "run": config.to_dict(),
-                "classes": list(records.classes),
-                "dataset_name": records.name,
-                "group_cols": list(records.group_cols),
-                "metadata_cols": list(records.metadata_cols),
-                "split": {
-                    p.role: len(p) for p in (parts.train, parts.val, parts.test) if p is not None
-                },
-                "versions": _versions(),
-            },
-        )
-    info = _read_json(run / "config.json")
-    classes = info["classes"]
-    train_records = _records_from_split(run, "train")
+            write_json(out / "metadata_encoder.json", encoder.to_dict())
+        write_json(out / "config.json", _data_facts(config, records, parts, data_config))
+        folder = RunFolder(out)
+        done = 0
+    seed_everything(config.seed)
+
+    classes = folder.classes
+    train_records = folder.records("train")
     has_val = config.val_size > 0
-    val_records = _records_from_split(run, "val") if has_val else None
-    train_ds = _dataset(train_records, config, run, training=True)
-    val_ds = _dataset(val_records, config, run, training=False) if has_val else None
+    val_records = folder.records("val") if has_val else None
+    train_ds = _dataset(train_records, folder, training=True)
+    val_ds = _dataset(val_records, folder, training=False) if has_val else None
     monitor = "val_loss" if has_val else "loss"
-    history = _history_rows(run / "history.csv", done)
+    history = _history_rows(out / "history.csv", done)
     best = min(history[monitor]) if history.get(monitor) else None
+    keep_best = config.keep == "best"
 
     if done >= config.epochs:
         log(f"The run already has {done} of {config.epochs} epochs; evaluating only.")
     else:
         compile_model = True
-        if model is None and (run / "last.keras").is_file():  # resuming
-            model = models.load_model(run / "last.keras")
+        if model is None and (out / "last.keras").is_file():  # resuming
+            from dermnet.models import load_model
+
+            model = load_model(out / "last.keras")
             compile_model = False
         elif model is None:  # resuming a run that never finished an epoch
-            metadata_dim = None
-            if config.metadata:
-                encoding = _read_json(run / "metadata_encoder.json")
-                metadata_dim = int(_metadata_encoder_class().from_dict(encoding).dim)
-            model = _new_model(config, len(classes), metadata_dim)
+            encoder = folder.metadata_encoder()
+            model = _new_model(config, folder.data_config, len(classes), encoder and encoder.dim)
             done = 0
-        weights = (
-            imbalance.class_weights(train_records) if config.class_weights == "balanced" else None
-        )
-        callbacks = [
-            keras.callbacks.ModelCheckpoint(
-                str(run / "model.keras"),
-                monitor=monitor,
-                save_best_only=True,
-                initial_value_threshold=best,
-            ),
-            HistoryPlot(run / "history.png", initial=history),
-            _make_state_callback(run),
+        weights = None
+        if config.class_weights != "none":
+            weights = imbalance.class_weights(train_records, method=config.class_weights)
+        sigmoid = int(model.output_shape[-1]) == 1
+        cbs = [
+            HistoryPlot(out / "history.png", initial=history),
+            keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False),
+            *callbacks,
+            _make_state_callback(out, monitor, best, keep_best),
         ]
         log(
             f"Training {config.model} on {len(train_records)} images "
@@ -415,6 +350,9 @@ def train_run(
             epochs=config.epochs,
             initial_epoch=done,
             learning_rate=config.learning_rate,
+            optimizer=config.optimizer,
+            weight_decay=config.weight_decay,
+            loss=_loss(config, folder.class_counts, sigmoid),
             lr_schedule=(
                 config.lr_schedule
                 if compile_model or config.lr_schedule != "cosine"
@@ -424,46 +362,71 @@ def train_run(
             early_stopping=config.early_stopping,
             monitor=monitor,
             class_weight=weights,
-            csv_log=run / "history.csv",
-            callbacks=callbacks,
+            csv_log=out / "history.csv",
+            callbacks=cbs,
             compile=compile_model,
             mixed_precision=config.mixed_precision,
             log=log,
             verbose=verbose,
-            recalibrate_bn=False,  # done below, on the best model too
+            recalibrate_bn=False,  # done below, on the kept model too
         )
+        if not keep_best:
+            _save_atomic(model, out / "model.keras")
         if _trains_batchnorm(model):
-            used = recalibrate_after_training(model, train_ds, checkpoint=run / "model.keras")
+            used = recalibrate_after_training(
+                model,
+                train_ds,
+                checkpoint=out / "model.keras" if keep_best else None,
+            )
+            if not keep_best:
+                _save_atomic(model, out / "model.keras")
             log(f"Re-estimated BatchNorm statistics of model.keras from {used} batches")
-    state = _read_json(run / "state.json") if (run / "state.json").is_file() else {}
+    state = folder.state()
     state["finished"] = True
-    _write_json(run / "state.json", state)
-    report = evaluate_run(run, "test")
-    history = _history_rows(run / "history.csv", 10**9)
-    head = report.headline()
-    summary = {
-        "run": str(run),
+    write_json(out / "state.json", state)
+    history = _history_rows(out / "history.csv", 10**9)
+    summary: dict[str, Any] = {
+        "run": str(out),
         "epochs_done": int(state.get("epochs_done", 0)),
         "best_" + monitor: min(history[monitor]) if history.get(monitor) else None,
-        "test": head,
-        "wall_time_s": round(time.perf_counter() - started, 1),
     }
-    log(
-        f"Test: balanced accuracy {head['balanced_accuracy']:.3f}, "
-        f"macro AUC {_fmt(head.get('macro_auc'))}. Run folder: {run}"
-    )
+    for role in evaluate_on:
+        report = evaluate_run(out, role)
+        summary[role] = {**report.headline(), "intervals": _intervals(report)}
+        log(f"{_role_name(role)}: {_headline_text(report)}")
+    summary["wall_time_s"] = round(time.perf_counter() - started, 1)
+    log(f"Run folder: {out} (open {out / 'report.html'})")
     return summary
 
 
-def _fmt(value: Any) -> str:
-    return "undefined" if value is None else f"{value:.3f}"
+def _role_name(role: str) -> str:
+    return {"test": "Test", "val": "Validation"}[role]
 
 
-def _scores(model: Any, dataset: Any) -> np.ndarray:
-    scores = np.asarray(model.predict(dataset, verbose=0))
-    if scores.ndim == 2 and scores.shape[1] == 1:  # one sigmoid unit: P(class 1)
-        scores = np.concatenate([1.0 - scores, scores], axis=1)
-    return scores
+def _intervals(report: Any) -> dict[str, list[float]]:
+    out = {}
+    for name in ("accuracy", "balanced_accuracy", "macro_auc"):
+        try:
+            interval = report.interval(name)
+        except (KeyError, ValueError, ParameterError):
+            continue
+        if interval is not None:
+            out[name] = [float(interval[0]), float(interval[1])]
+    return out
+
+
+def _headline_text(report: Any) -> str:
+    head = report.headline()
+    intervals = _intervals(report)
+    parts = []
+    for name, label in (("balanced_accuracy", "balanced accuracy"), ("macro_auc", "macro AUC")):
+        value = head.get(name)
+        if value is None:
+            parts.append(f"{label} undefined")
+            continue
+        ci = intervals.get(name)
+        parts.append(f"{label} {value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
+    return ", ".join(parts) + " (95% bootstrap intervals)"
 
 
 def evaluate_run(
@@ -472,46 +435,91 @@ def evaluate_run(
     *,
     model_file: str = "model.keras",
     write: bool = True,
+    n_bootstrap: int = 1000,
+    batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+    extra_figures: Mapping[str, Any] | None = None,
 ) -> Any:
     """Evaluate a run's model on its own test (or validation) split.
+
+    The images are read with the run's data config and scored with
+    `RunFolder.score` (test-time augmentation and logit adjustment as configured).
 
     Args:
         run_dir: a run folder written by `train_run`.
         split: ``"test"`` or ``"val"``.
-        model_file: the model in the folder (``"model.keras"``, the best; or
+        model_file: the model in the folder (``"model.keras"``, the kept one; or
             ``"last.keras"``).
-        write: write ``metrics.json`` (``metrics_val.json`` for ``split="val"``) and the
-            confusion matrix PNG.
+        write: write ``metrics.json``, ``metrics.md``, ``report.html``,
+            ``model_card.md`` and ``confusion_matrix.png`` (with a ``_val`` suffix for
+            ``split="val"``).
+        n_bootstrap: bootstrap resamples for the 95% intervals.
+        batch_size: images per forward pass.
+        progress: called with ``(done, total)`` while scoring.
+        extra_figures: more figures for ``report.html``, ``{caption: figure or PNG}``.
 
     Returns:
         A `dermnet.metrics.EvaluationReport`.
     """
-    from dermnet.metrics import evaluate, figure_to_png, plot_confusion_matrix
-    from dermnet.models import load_model
+    from dermnet.metrics import evaluate
 
-    run = check_path(run_dir, "run_dir", "evaluate_run", kind="dir", what="run folder")
     split = check_option(split, ("test", "val"), "split", "evaluate_run")
-    info = _read_json(run / "config.json")
-    config = RunConfig.from_dict(info["run"])
-    path = run / model_file
-    if not path.is_file():
-        raise MissingFileError(f"The run folder has no {model_file} (nothing trained yet?): {path}")
-    records = _records_from_split(run, split)
-    model = load_model(path, compile=False)
-    scores = _scores(model, _dataset(records, config, run, training=False))
-    report = evaluate(records.labels, scores, info["classes"])
+    folder = RunFolder(run_dir)
+    model = folder.load_model(model_file)
+    records = folder.records(split)
+    images, metadata = folder.read_records(records, batch_size=batch_size)
+    scores = folder.score(model, images, metadata, batch_size=batch_size, progress=progress)
+    report = evaluate(
+        records.labels, scores, folder.classes, n_bootstrap=n_bootstrap, seed=folder.config.seed
+    )
     if write:
-        suffix = "" if split == "test" else f"_{split}"
-        result = {
-            "split": split,
-            "model_file": model_file,
-            "images": len(records),
-            **report.to_dict(),
-        }
-        _write_json(run / f"metrics{suffix}.json", result)
-        figure = plot_confusion_matrix(report.confusion_matrix, info["classes"])
-        (run / f"confusion_matrix{suffix}.png").write_bytes(figure_to_png(figure))
+        _write_evaluation(folder, report, split, model_file, len(records), extra_figures)
     return report
+
+
+def _model_card(folder: RunFolder, split: str) -> Any:
+    from dermnet import metrics
+
+    facts = folder.model_card_facts(evaluated_on=split)
+    builder = getattr(metrics.ModelCard, "from_run_info", None)
+    if builder is not None:
+        return builder(facts)
+    return metrics.ModelCard(
+        data=f"{facts['dataset']}, images resized to {facts['image_size']}",
+        split=f"grouped by {facts['group_by']}, {facts['split']}, seed {facts['seed']}",
+    )
+
+
+def _write_evaluation(
+    folder: RunFolder,
+    report: Any,
+    split: str,
+    model_file: str,
+    images: int,
+    extra_figures: Mapping[str, Any] | None = None,
+) -> None:
+    from dermnet.metrics import figure_to_png, plot_confusion_matrix
+
+    run = folder.path
+    suffix = "" if split == "test" else f"_{split}"
+    card = _model_card(folder, split)
+    report = report.with_model_card(card)
+    result = {"split": split, "model_file": model_file, "images": images, **report.to_dict()}
+    write_json(run / f"metrics{suffix}.json", result)
+    (run / f"metrics{suffix}.md").write_text(report.to_markdown(), encoding="utf-8")
+    history = _history_rows(run / "history.csv", 10**9) or None
+    name = {"test": "test", "val": "validation"}[split]
+    report.to_html(
+        run / f"report{suffix}.html",
+        title=f"dermnet run {run.name}: {folder.config.model} on the {name} split",
+        history=history,
+        extra_figures=extra_figures,
+    )
+    to_markdown = getattr(card, "to_markdown", None)
+    if to_markdown is not None:
+        (run / "model_card.md").write_text(to_markdown(), encoding="utf-8")
+    figure = plot_confusion_matrix(report.confusion_matrix, folder.classes)
+    (run / f"confusion_matrix{suffix}.png").write_bytes(figure_to_png(figure))
 
 
 def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -534,18 +542,23 @@ def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 def predict_run(
     run_dir: str | os.PathLike[str],
-    inputs: Sequence[str | os.PathLike[str]],
+    inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     *,
     model_file: str = "model.keras",
-    batch_size: int = 32,
+    batch_size: int = 64,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
-    """Predict images (files or folders) with a run's model, preprocessed as in training.
+    """Predict images (files or folders) with a run's model, read as in training.
 
     Args:
         run_dir: a run folder written by `train_run`.
         inputs: image files and/or folders (searched recursively).
         model_file: the model in the folder.
         batch_size: images per batch.
+        metadata: for a metadata run, ``{file name or path: {column: value}}``; files
+            without an entry are scored with their metadata marked missing.
+        progress: called with ``(done, total)`` while scoring.
 
     Returns:
         A ``pandas.DataFrame``: ``image_path``, ``prediction`` (class name),
@@ -553,31 +566,23 @@ def predict_run(
     """
     import pandas as pd
 
-    from dermnet.data import Records, make_dataset
-    from dermnet.models import load_model
-
-    run = check_path(run_dir, "run_dir", "predict_run", kind="dir", what="run folder")
     batch_size = check_int(batch_size, "batch_size", "predict_run", low=1)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    info = _read_json(run / "config.json")
-    config = RunConfig.from_dict(info["run"])
-    if config.metadata:
-        raise ParameterError(
-            f"The run {run} uses patient metadata; predict its images with the Python API "
-            "(load_model + make_dataset(..., with_metadata=True))."
-        )
-    classes = info["classes"]
+    folder = RunFolder(run_dir)
     paths = _image_paths(inputs)
-    frame = pd.DataFrame({"image_path": paths, "label": classes[0]})  # label unused
-    dataset = make_dataset(Records(frame, classes), _input_size(config), batch_size)
-    model_path = run / model_file
-    if not model_path.is_file():
-        raise MissingFileError(f"The run folder has no {model_file}: {model_path}")
-    scores = _scores(load_model(model_path, compile=False), dataset)
+    model = folder.load_model(model_file)
+    scores = folder.predict_files(
+        paths, model=model, metadata=metadata, batch_size=batch_size, progress=progress
+    )
     out = pd.DataFrame({"image_path": paths})
-    out["prediction"] = [classes[i] for i in scores.argmax(axis=1)]
+    out["prediction"] = [folder.classes[i] for i in scores.argmax(axis=1)]
     out["confidence"] = scores.max(axis=1)
-    for i, name in enumerate(classes):
+    for i, name in enumerate(folder.classes):
         out[f"p_{name}"] = scores[:, i]
     return out
+
+
+def read_run_info(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """``config.json`` of a run folder, as a dict (for tools that only need facts)."""
+    return read_json(Path(run_dir) / "config.json", "run config")

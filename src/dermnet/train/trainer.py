@@ -99,17 +99,28 @@ def _default_loss(model: Any, label_rank: int | None) -> str:
     return "sparse_categorical_crossentropy"
 
 
-def _make_optimizer(optimizer: Any, learning_rate: Any) -> Any:
+def _make_optimizer(optimizer: Any, learning_rate: Any, weight_decay: float | None = None) -> Any:
     import keras
 
     if isinstance(optimizer, keras.optimizers.Optimizer):
+        if weight_decay is not None:
+            raise ParameterError(
+                "The 'weight_decay' parameter of fit applies to a named optimizer; give it "
+                "to your own optimizer instead."
+            )
         return optimizer
     name = check_option(optimizer, OPTIMIZERS, "optimizer", "fit")
+    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
     if name == "adam":
+        if weight_decay:
+            raise ParameterError(
+                "The 'weight_decay' parameter of fit needs optimizer 'adamw' or 'sgd' "
+                f"(decoupled decay); Adam has none. Got weight_decay={weight_decay}."
+            )
         return keras.optimizers.Adam(learning_rate)
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate)
-    return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+        return keras.optimizers.AdamW(learning_rate, **decay)
+    return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, **decay)
 
 
 def _steps(train: Any, steps_per_epoch: int | None) -> int:
@@ -215,6 +226,7 @@ def fit(
     verbose: int | str = "auto",
     loss: Any = None,
     optimizer: str | keras.optimizers.Optimizer = "adam",
+    weight_decay: float | None = None,
     lr_schedule: str | Any | None = None,
     warmup_epochs: float = 0,
     early_stopping: int | None = None,
@@ -257,6 +269,8 @@ def fit(
         loss: a Keras loss to use instead of the default.
         optimizer: ``"adam"`` (default), ``"adamw"``, ``"sgd"`` (Nesterov, momentum 0.9)
             or a Keras optimizer.
+        weight_decay: decoupled weight decay of ``"adamw"`` or ``"sgd"``; ``None`` keeps
+            Keras' default (0.004 for AdamW, none for SGD).
         lr_schedule: ``None``/``"constant"``, ``"cosine"`` (linear warm-up then cosine
             decay to 0 at the last epoch, `WarmupCosine`),
             ``"plateau"`` (divide by 5 after 2 epochs without improvement of
@@ -325,6 +339,8 @@ def fit(
     initial_epoch = check_int(initial_epoch, "initial_epoch", where, low=0, high=epochs - 1)
     learning_rate = check_float(learning_rate, "learning_rate", where, low=0.0, low_open=True)
     warmup_epochs = check_float(warmup_epochs, "warmup_epochs", where, low=0.0)
+    if weight_decay is not None:
+        weight_decay = check_float(weight_decay, "weight_decay", where, low=0.0)
     early_stopping = check_int(early_stopping, "early_stopping", where, low=1, allow_none=True)
     steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", where, low=1, allow_none=True)
     if not isinstance(recalibrate_bn, bool):
@@ -393,7 +409,7 @@ def fit(
         )
     if compile:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            opt = _make_optimizer(optimizer, rate)
+            opt = _make_optimizer(optimizer, rate, weight_decay)
             if policy == "mixed_float16" and not isinstance(
                 opt, keras.optimizers.LossScaleOptimizer
             ):

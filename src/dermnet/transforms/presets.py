@@ -43,7 +43,7 @@ def list_presets() -> list[str]:
 
     Examples:
         >>> list_presets()
-        ['dermoscopy', 'dermoscopy_clahe', 'microscopy', 'resize']
+        ['color_constancy', 'dermoscopy', 'dermoscopy_clahe', 'microscopy', 'resize']
     """
     return PRESETS.names()
 
@@ -57,6 +57,8 @@ def preset(name: str, image_size: int | tuple[int, int] = 224) -> Compose:
     - ``"microscopy"``: Reinhard normalisation to `MALARIA_REFERENCE` (the black
       background of cell crops is kept out of the statistics and left black), resize
       with padding.
+    - ``"color_constancy"``: Shades of Gray (p=6) only, then the padded resize; cheap
+      enough to run on every image inside ``tf.data`` (what ``dermnet demo`` uses).
     - ``"resize"``: only the padded resize.
 
     Hair removal works at the input resolution: its 17-pixel element suits the 600x450
@@ -85,6 +87,11 @@ def _dermoscopy(size: tuple[int, int]) -> Compose:
 @register_preset("dermoscopy_clahe")
 def _dermoscopy_clahe(size: tuple[int, int]) -> Compose:
     return Compose([RemoveHair(), ShadesOfGray(p=6.0), CLAHE(), Resize(size, mode="pad")])
+
+
+@register_preset("color_constancy")
+def _color_constancy(size: tuple[int, int]) -> Compose:
+    return Compose([ShadesOfGray(p=6.0), Resize(size, mode="pad")])
 
 
 @register_preset("microscopy")
