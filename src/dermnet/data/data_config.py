@@ -54,7 +54,7 @@ class DataConfig(ConfigMixin):
             keep the image's size. ``None``: no preprocessing. A `Transform` object is
             accepted and stored as its dict.
 
-    Example:
+    Examples:
         >>> cfg = DataConfig((64, 48), resize="pad").validate()
         >>> cfg.image_size, cfg.resize, cfg.interpolation, cfg.preprocessing
         ((64, 48), 'pad', 'bilinear', None)
@@ -104,7 +104,7 @@ class DataConfig(ConfigMixin):
     def transform(self) -> Transform | None:
         """The preprocessing transform, built from its dict, or ``None`` when there is none.
 
-        Example:
+        Examples:
             >>> from dermnet.transforms import ShadesOfGray
             >>> DataConfig(32, preprocessing=ShadesOfGray(p=6)).transform()
             ShadesOfGray(p=6.0)

@@ -479,7 +479,7 @@ def load_images(
         DataError: files cannot be decoded as images (the message names them).
         ParameterError: a parameter is invalid.
 
-    Example:
+    Examples:
         >>> from dermnet.data import DataConfig, sample_path
         >>> files = sorted(sample_path("malaria").rglob("*.png"))[:2]
         >>> load_images(files, DataConfig((32, 24), resize="pad")).shape

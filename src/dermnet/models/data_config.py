@@ -48,7 +48,7 @@ def resolve_data_config(
         UnknownNameError: ``model`` is not a registered name.
         ParameterError: an override is invalid, or the size is below the model's minimum.
 
-    Example:
+    Examples:
         >>> resolve_data_config("simple_cnn")
         DataConfig(image_size=(64, 64), resize='stretch', interpolation='bilinear', preprocessing=None)
         >>> resolve_data_config("simple_cnn", image_size=(96, 128), resize="pad").image_size
