@@ -119,6 +119,7 @@ EXPECTED = {
         "RandomContrast",
         "RandomFlip",
         "RandomHue",
+        "RandomRot90",
         "RandomRotation",
         "RandomSaturation",
         "RandomTranslation",

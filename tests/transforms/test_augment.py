@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dermnet import UnknownNameError
+from dermnet import ParameterError, UnknownNameError
 from dermnet import transforms as T
 
 
@@ -96,7 +96,7 @@ def test_augmentation_in_tf_data_same_seed_same_epoch():
 
 
 def test_augmentation_presets():
-    for name in ("dermoscopy", "microscopy", "geometric"):
+    for name in ("dermoscopy", "microscopy", "geometric", "flips", "dihedral"):
         model = T.augmentation(name, seed=0)
         out = model(_checker(), training=True)
         assert tuple(out.shape) == (4, 16, 16, 3)
@@ -119,3 +119,67 @@ def test_augmentation_is_a_make_dataset_augment_callable():
     assert out.dtype == tf.float32
     assert float(tf.reduce_min(out)) >= 0.0
     assert float(tf.reduce_max(out)) <= 255.0
+
+
+def _dihedral(image):
+    """The 8 symmetries of the square: 4 quarter turns of the image and of its mirror."""
+    return [np.rot90(m, k) for m in (image, image[:, ::-1]) for k in range(4)]
+
+
+def _which(out, candidates):
+    hits = [i for i, c in enumerate(candidates) if np.array_equal(out, c)]
+    assert len(hits) == 1, "the output is not exactly one of the candidate transforms"
+    return hits[0]
+
+
+def _distinct_images(n, size=6):
+    """Random images with no symmetry: their 8 dihedral transforms all differ."""
+    rng = np.random.default_rng(0)
+    return rng.permutation(n * size * size * 3).reshape(n, size, size, 3).astype(np.float32)
+
+
+def test_random_rot90_turns_each_image_by_its_own_quarter_turns():
+    x = _distinct_images(64)
+    out = np.asarray(T.RandomRot90(seed=5)(x))
+    ks = [
+        _which(o, [np.rot90(image, k) for k in range(4)]) for image, o in zip(x, out, strict=True)
+    ]
+    assert sorted(set(ks)) == [0, 1, 2, 3]
+    assert min(np.bincount(ks)) >= 8  # about 16 each
+    single = np.asarray(T.RandomRot90(seed=5)(x[0]))  # one HxWxC image
+    assert _which(single, [np.rot90(x[0], k) for k in range(4)]) in range(4)
+    np.testing.assert_array_equal(np.asarray(T.RandomRot90(seed=5)(x, training=False)), x)
+
+
+def test_random_rot90_config_round_trip_and_square_only():
+    layer = T.RandomRot90(seed=9, value_range=(0.0, 1.0))
+    config = layer.get_config()
+    rebuilt = T.RandomRot90.from_config(config)
+    assert rebuilt.get_config() == config
+    assert config["seed"] == 9
+    x = _distinct_images(16)
+    np.testing.assert_array_equal(np.asarray(rebuilt(x)), np.asarray(layer(x)))
+    with pytest.raises(ParameterError, match=r"must be square images.*\(2, 6, 8, 3\)"):
+        T.RandomRot90(seed=0)(np.zeros((2, 6, 8, 3), np.float32))
+
+
+def test_dihedral_set_gives_exactly_the_8_symmetries_each_about_equally():
+    x = _distinct_images(256)
+    out = np.asarray(T.augmentation("dihedral", seed=2)(x, training=True))
+    which = [_which(o, _dihedral(image)) for image, o in zip(x, out, strict=True)]
+    counts = np.bincount(which, minlength=8)
+    assert counts.min() >= 16, counts  # all 8 occur, about 32 each
+    eval_out = T.augmentation("dihedral", seed=2)(x, training=False)
+    np.testing.assert_array_equal(np.asarray(eval_out), x)
+
+
+def test_flips_set_gives_the_4_flips_only():
+    x = _distinct_images(64)
+    out = np.asarray(T.augmentation("flips", seed=0)(x, training=True))
+    flips = [
+        _which(o, [image, image[:, ::-1], image[::-1], image[::-1, ::-1]])
+        for image, o in zip(x, out, strict=True)
+    ]
+    assert sorted(set(flips)) == [0, 1, 2, 3]
+    eval_out = T.augmentation("flips", seed=0)(x, training=False)
+    np.testing.assert_array_equal(np.asarray(eval_out), x)

@@ -297,10 +297,16 @@ class AugCase:
     bad: list[tuple[dict[str, Any], str]]
     mixing: bool = False
     colour: bool = False  # needs 3 channels
+    square: bool = False  # needs square images (the suite crops its 24x32 batch to 24x24)
 
 
 AUGMENTATION_CASES: dict[str, AugCase] = {
     "random_flip": AugCase(lambda s: T.RandomFlip(seed=s), [({"mode": "diagonal"}, "mode")]),
+    "random_rot90": AugCase(
+        lambda s: T.RandomRot90(seed=s),
+        [({"value_range": (0, 0)}, "value_range"), ({"seed": -1}, "seed")],
+        square=True,
+    ),
     "random_rotation": AugCase(
         lambda s: T.RandomRotation(90.0, seed=s),
         [({"max_angle": 270}, "max_angle"), ({"fill_mode": "black"}, "fill_mode")],
@@ -342,8 +348,9 @@ AUGMENTATION_CASES: dict[str, AugCase] = {
 AUG_NAMES = sorted(AUGMENTATION_CASES)
 
 
-def _batch(n: int = 4) -> np.ndarray:
-    return np.stack([_image(seed=s).astype(np.float32) for s in range(n)])
+def _batch(n: int = 4, case: AugCase | None = None) -> np.ndarray:
+    images = np.stack([_image(seed=s).astype(np.float32) for s in range(n)])
+    return images[:, :, :24] if case is not None and case.square else images
 
 
 def _apply(layer: Any, case: AugCase, images: np.ndarray, **kw: Any) -> np.ndarray:
@@ -375,13 +382,14 @@ def test_augmentation_config_round_trip(name):
     assert type(revived) is type(layer)
     assert revived.get_config() == config
     case = AUGMENTATION_CASES[name]
-    np.testing.assert_allclose(_apply(rebuilt, case, _batch()), _apply(layer, case, _batch()))
+    images = _batch(case=case)
+    np.testing.assert_allclose(_apply(rebuilt, case, images), _apply(layer, case, images))
 
 
 @pytest.mark.parametrize("name", AUG_NAMES)
 def test_augmentation_shape_dtype_range_and_seed(name):
     case = AUGMENTATION_CASES[name]
-    images = _batch()
+    images = _batch(case=case)
     first = _apply(case.make(3), case, images)
     again = _apply(case.make(3), case, images)
     np.testing.assert_array_equal(first, again)  # same seed, same draws
@@ -410,7 +418,7 @@ def test_augmentation_shape_dtype_range_and_seed(name):
 @pytest.mark.parametrize("name", AUG_NAMES)
 def test_augmentation_is_off_when_not_training(name):
     case = AUGMENTATION_CASES[name]
-    images = _batch()
+    images = _batch(case=case)
     layer = case.make(0)
     if case.mixing:
         x, y = layer(images, np.arange(4) % 3, training=False)
@@ -439,6 +447,9 @@ def test_augmentation_rejects_bad_parameters_and_inputs(name):
         return
     with pytest.raises(ParameterError, match=f"'inputs' parameter of {cls.__name__}"):
         layer(np.zeros((8, 8), np.float32))
+    if case.square:
+        with pytest.raises(ParameterError, match="must be square images"):
+            layer(_batch())
     if case.colour:
         with pytest.raises(ParameterError, match="3 channels"):
             layer(np.zeros((2, 8, 8, 1), np.float32))
@@ -450,7 +461,8 @@ def test_augmentation_runs_in_tf_data(name):
 
     case = AUGMENTATION_CASES[name]
     layer = case.make(0)
-    ds = tf.data.Dataset.from_tensor_slices((_batch(), np.arange(4) % 3)).batch(2)
+    images = _batch(case=case)
+    ds = tf.data.Dataset.from_tensor_slices((images, np.arange(4) % 3)).batch(2)
     if case.mixing:
         ds = ds.map(lambda x, y: layer(x, y))
         x, y = next(iter(ds))
@@ -458,7 +470,7 @@ def test_augmentation_runs_in_tf_data(name):
         assert y.shape == (2, 3)
         return
     ds = ds.map(lambda x, y: (layer(x, training=True), y))
-    assert ds.element_spec[0].shape.as_list() == [None, 24, 32, 3]
+    assert ds.element_spec[0].shape.as_list() == [None, *images.shape[1:]]
     x, _ = next(iter(ds))
     assert x.dtype == tf.float32
 
@@ -469,11 +481,15 @@ def test_augmentation_saves_in_a_keras_model(name, tmp_path):
 
     case = AUGMENTATION_CASES[name]
     model = keras.Sequential(
-        [keras.Input((24, 32, 3)), case.make(5), keras.layers.GlobalAveragePooling2D()]
+        [
+            keras.Input(_batch(case=case).shape[1:]),
+            case.make(5),
+            keras.layers.GlobalAveragePooling2D(),
+        ]
     )
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
-    x = _batch()
+    x = _batch(case=case)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), x.mean(axis=(1, 2)), rtol=1e-5)

@@ -36,6 +36,7 @@ __all__ = [
     "RandomContrast",
     "RandomFlip",
     "RandomHue",
+    "RandomRot90",
     "RandomRotation",
     "RandomSaturation",
     "RandomTranslation",
@@ -197,6 +198,56 @@ class RandomFlip(_Augmentation):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode}
+
+
+@_register("random_rot90")
+class RandomRot90(_Augmentation):
+    """Rotate each square image by a random multiple of 90 degrees (0, 90, 180 or 270).
+
+    Each image draws its own number of quarter turns ``k`` in {0, 1, 2, 3}, each with
+    probability 1/4. The pixels are only moved, never interpolated, so the output holds
+    exactly the input's values. With a horizontal `RandomFlip` before it, this gives each
+    of the 8 symmetries of the square with probability 1/8 (``augmentation("dihedral")``).
+
+    Args:
+        value_range: the images' (low, high) range (kept for a uniform config; the
+            values are not changed).
+        seed: random seed, or None.
+
+    Raises:
+        ParameterError: the images are not square (a quarter turn would change their
+            shape), checked when the layer is called.
+
+    Example:
+        >>> import numpy as np
+        >>> image = np.arange(4, dtype="float32").reshape(2, 2, 1)
+        >>> out = RandomRot90(seed=0)(np.stack([image] * 8))
+        >>> all(any(np.array_equal(o, np.rot90(image, k)) for k in range(4)) for o in out)
+        True
+    """
+
+    def call(self, inputs: Any, training: bool = True) -> Any:
+        x = ops.cast(inputs, self.compute_dtype)
+        if len(x.shape) in (3, 4):
+            height, width = x.shape[-3], x.shape[-2]
+            if height is not None and width is not None and height != width:
+                raise ParameterError(
+                    "The 'inputs' parameter of RandomRot90 must be square images (height "
+                    "== width), as a quarter turn swaps height and width. Got shape "
+                    f"{tuple(x.shape)} instead; crop or resize to a square first."
+                )
+        return super().call(x, training=training)
+
+    def augment(self, images: Any) -> Any:
+        n = ops.shape(images)[0]
+        k = keras.random.randint((n,), 0, 4, dtype="int32", seed=self.seed_generator)
+        k = k[:, None, None, None]
+        quarter = ops.flip(ops.transpose(images, (0, 2, 1, 3)), axis=1)  # counter-clockwise
+        half = ops.flip(images, axis=(1, 2))
+        three = ops.flip(quarter, axis=(1, 2))
+        out = ops.where(k == 1, quarter, images)
+        out = ops.where(k == 2, half, out)
+        return ops.where(k == 3, three, out)
 
 
 class _AffineBase(_Augmentation):
@@ -658,6 +709,9 @@ class CutMix(_Mixing):
 
 
 # -- augmentation presets --------------------------------------------------------------------
+_AUGMENTATION_SETS = ("dermoscopy", "microscopy", "geometric", "flips", "dihedral")
+
+
 def _preset_layers(
     name: str, value_range: tuple[float, float], seed: int | None
 ) -> list[keras.layers.Layer]:
@@ -681,6 +735,12 @@ def _preset_layers(
             (RandomSaturation, {"factor": 0.1}),
             (RandomHue, {"max_delta": 0.03}),
         ]
+    elif name == "flips":
+        specs = [(RandomFlip, {"mode": "horizontal_and_vertical"})]
+    elif name == "dihedral":
+        # One flip and the four quarter turns give each of the 8 symmetries with
+        # probability 1/8 (a vertical flip is a horizontal flip and a half turn).
+        specs = [(RandomFlip, {"mode": "horizontal"}), (RandomRot90, {})]
     else:  # "geometric"
         specs = [(RandomFlip, {}), (RandomRotation, {"max_angle": 180.0})]
     return [
@@ -702,11 +762,16 @@ def augmentation(
     - ``"microscopy"``: the same with black (constant) borders, as cell crops have a
       black background, and milder zoom and colour changes.
     - ``"geometric"``: flips and any rotation only.
+    - ``"flips"``: random horizontal and vertical flips only.
+    - ``"dihedral"``: exactly the 8 symmetries of the square (flips and quarter turns),
+      each with probability 1/8 per image: no interpolation, no borders to fill; for
+      square images only.
 
     Pass it to ``dermnet.data.make_dataset(augment=...)`` or put it first in a model.
 
     Args:
-        name: ``"dermoscopy"``, ``"microscopy"`` or ``"geometric"``.
+        name: ``"dermoscopy"``, ``"microscopy"``, ``"geometric"``, ``"flips"`` or
+            ``"dihedral"``.
         seed: base seed; layer ``i`` gets ``seed + i`` (None: unseeded).
         value_range: the images' (low, high) range.
 
@@ -716,9 +781,7 @@ def augmentation(
         >>> aug(np.full((2, 32, 32, 3), 128.0), training=True).shape
         TensorShape([2, 32, 32, 3])
     """
-    name = look_up_option(
-        name, ("dermoscopy", "microscopy", "geometric"), param="name", where="augmentation"
-    )
+    name = look_up_option(name, _AUGMENTATION_SETS, param="name", where="augmentation")
     seed = check_seed(seed, "seed", "augmentation")
     value_range = _check_value_range(value_range, "augmentation")
     layers = _preset_layers(name, value_range, seed)
