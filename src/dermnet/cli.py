@@ -1,25 +1,78 @@
 """The ``dermnet`` command line.
 
 Each subcommand is one ``_cmd_<name>`` function plus an ``_add_<name>`` parser builder,
-registered in ``_COMMANDS``. Errors from dermnet print one clear line and exit 1; bad
-arguments exit 2 (argparse's convention).
+registered in ``_COMMANDS``, and optionally a ``_check_<name>`` in ``_CHECKS`` that
+validates the arguments, paths and names before TensorFlow is imported (so a bad
+argument is reported in well under a second).
+
+Exit statuses: 0 success; 2 a bad command line (argparse's errors and the ``_check_``
+functions: a missing option, an unknown name, a path that does not exist); 1 an error
+while running (one line ``dermnet CMD: error: ...``; the traceback with ``--verbose``);
+130 interrupted. TensorFlow's start-up lines are hidden unless ``--verbose``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
+import re
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
-from dermnet._core.errors import DermnetError
+from dermnet._core.errors import DermnetError, OptionalDependencyError, UnknownNameError
+from dermnet._core.progress import Progress, write_line
+from dermnet._core.quiet_import import import_tensorflow_quietly
 from dermnet._version import __version__
 
 __all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A command line that cannot run: reported like argparse's errors, exit status 2."""
+
+
+def _log(quiet: bool) -> Callable[[str], None]:
+    """Progress lines on standard output, drawn around a progress bar on a terminal."""
+    return (lambda _m: None) if quiet else write_line
+
+
+def _existing_path(text: str | None, option: str, *, kind: str = "any") -> Path:
+    """``Path(text)``, or a `UsageError` naming ``option`` when it does not exist."""
+    if text is None:
+        raise UsageError(f"{option} is required")
+    path = Path(text).expanduser()
+    if kind == "dir" and not path.is_dir():
+        what = "is a file, not a folder" if path.is_file() else "does not exist"
+        raise UsageError(f"{option}: the folder {path} {what}")
+    if not path.exists():
+        raise UsageError(f"{option}: {path} does not exist")
+    return path
+
+
+def _run_folder(text: str, option: str) -> Path:
+    """A run folder (a folder holding config.json, as ``dermnet train`` writes)."""
+    path = _existing_path(text, option, kind="dir")
+    if not (path / "config.json").is_file():
+        raise UsageError(
+            f"{option}: {path} is not a run folder (it has no config.json; run folders are "
+            "written by dermnet train and dermnet demo)"
+        )
+    return path
+
+
+def _known(lookup: Callable[[], Any], option: str) -> None:
+    """Run a registry lookup; an unknown name becomes a `UsageError` naming ``option``."""
+    try:
+        lookup()
+    except UnknownNameError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -70,18 +123,17 @@ def _add_demo(sub: Any) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from dermnet.train.callbacks import ProgressBar
     from dermnet.train.demo import run_demo
 
-    log: Callable[[str], None] = (
-        (lambda _m: None) if args.quiet else (lambda m: print(m, flush=True))
-    )
     run_demo(
         args.output,
         epochs=args.epochs,
         seed=args.seed,
         image_size=args.image_size,
-        log=log,
-        verbose=0 if args.quiet else 2,
+        log=_log(args.quiet),
+        verbose=0,
+        callbacks=[] if args.quiet else [ProgressBar(summary=False)],
     )
     return 0
 
@@ -103,8 +155,7 @@ def _version(package: str) -> str:
 
 def collect_info() -> dict[str, Any]:
     """Versions, devices and registries, as printed by ``dermnet info``."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    tf = import_tensorflow_quietly()
 
     from dermnet.data import list_datasets
     from dermnet.data.samples import SAMPLES
@@ -345,6 +396,20 @@ def _add_explain(sub: Any) -> None:
     p.add_argument("--seed", type=_seed, default=0, help="random seed for LIME (default: 0)")
 
 
+def _check_explain(args: argparse.Namespace) -> None:
+    model = _existing_path(args.model, "--model")
+    if model.is_dir():
+        if not (model / "model.keras").is_file():
+            raise UsageError(f"--model: the folder {model} has no model.keras")
+    elif model.suffix != ".keras":
+        raise UsageError(f"--model: expected a .keras file or a run folder, got {model}")
+    for image in args.images:
+        path = Path(image)
+        if not path.is_file():
+            what = "is a folder, not an image file" if path.is_dir() else "does not exist"
+            raise UsageError(f"IMAGE: {path} {what}")
+
+
 def _cmd_explain(args: argparse.Namespace) -> int:
     from dermnet.explain import write_explanations
 
@@ -439,21 +504,55 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no per-epoch lines")
 
 
+def _check_train(args: argparse.Namespace) -> None:
+    from dermnet.models.registry import MODELS, list_models
+
+    if args.resume is not None:
+        _run_folder(args.resume, "--resume")
+        return
+    if args.dataset is None and args.sample is None:
+        raise UsageError("give --dataset NAME --root DIR, or --sample NAME")
+    if args.dataset is not None:
+        from dermnet.data.loaders import DATASETS, list_datasets
+
+        list_datasets()  # registers every built-in loader
+        _known(lambda: DATASETS.get(args.dataset, where="--dataset"), "--dataset")
+        if args.root is None:
+            raise UsageError(f"--root DIR is required with --dataset {args.dataset}")
+        _existing_path(args.root, "--root")
+    else:
+        from dermnet._core.registry import look_up_option
+        from dermnet.data.samples import SAMPLES
+
+        if args.root is not None:
+            raise UsageError("--root goes with --dataset; a --sample is bundled")
+        _known(
+            lambda: look_up_option(args.sample, SAMPLES, param="--sample", where="dermnet train"),
+            "--sample",
+        )
+    list_models()  # fills the registry
+    _known(lambda: MODELS.get(args.model, where="--model"), "--model")
+    if args.weights not in (None, "none", "None", "imagenet"):
+        _existing_path(args.weights, "--weights")
+    output = Path(args.output or os.path.join("runs", args.model))
+    if (output / "config.json").exists():
+        raise UsageError(
+            f"--output: {output} already holds a training run; continue it with "
+            f"dermnet train --resume {output}, or choose another --output folder"
+        )
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    from dermnet.train.callbacks import ProgressBar
     from dermnet.train.run import RunConfig, train_run
 
-    log: Callable[[str], None] = (
-        (lambda _m: None) if args.quiet else (lambda m: print(m, flush=True))
-    )
+    log = _log(args.quiet)
+    callbacks = [] if args.quiet else [ProgressBar(batch_size=args.batch_size, summary=False)]
     if args.resume is not None:
-        summary = train_run(None, args.resume, resume=True, epochs=args.epochs, log=log)
+        summary = train_run(
+            None, args.resume, resume=True, epochs=args.epochs, log=log, callbacks=callbacks
+        )
     else:
-        if args.dataset is None and args.sample is None:
-            print(
-                "dermnet train: error: give --dataset NAME --root DIR, or --sample NAME",
-                file=sys.stderr,
-            )
-            return 2
         weights = None if args.weights in (None, "none", "None") else args.weights
         config = RunConfig(
             model=args.model,
@@ -478,7 +577,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             mixed_precision=args.mixed_precision,
             cache=args.cache,
         )
-        summary = train_run(config, args.output or os.path.join("runs", args.model), log=log)
+        output = args.output or os.path.join("runs", args.model)
+        summary = train_run(config, output, log=log, callbacks=callbacks)
     if args.quiet:
         print(json.dumps(summary))
     return 0
@@ -497,6 +597,12 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _check_evaluate(args: argparse.Namespace) -> None:
+    run = _run_folder(args.run_dir, "RUN_DIR")
+    if not (run / args.model_file).is_file():
+        raise UsageError(f"--model-file: the run folder {run} has no {args.model_file}")
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from dermnet.train.run import evaluate_run
 
@@ -505,32 +611,190 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {value}")
+    return value
+
+
 def _add_predict(sub: Any) -> None:
     p = sub.add_parser(
         "predict",
         help="predict images with a run's model",
         description="Classify image files and folders (searched recursively) with "
-        "RUN_DIR/model.keras, preprocessed as in training; write or print a CSV with the "
-        "predicted class and one probability per class.",
+        "RUN_DIR/model.keras, read as in training. Writes a CSV table (to standard output, "
+        "or --output): image, prediction (the top class), probability (of the top class), "
+        "low_confidence (True when that probability is below --threshold), then p_<class>, "
+        "one probability column per class.",
     )
-    p.add_argument("run_dir", help="a run folder written by dermnet train")
-    p.add_argument("images", nargs="+", help="image files and/or folders")
-    p.add_argument("--output", "-o", default=None, help="CSV file (default: print)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by dermnet train")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files and/or folders")
+    p.add_argument("--output", "-o", default=None, help="CSV file (default: standard output)")
     p.add_argument("--model-file", default="model.keras", help="model.keras or last.keras")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
+    p.add_argument(
+        "--threshold",
+        type=_probability,
+        default=0.5,
+        help="flag predictions whose top probability is below this as low_confidence "
+        "(default: %(default)s)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _check_predict(args: argparse.Namespace) -> None:
+    run = _run_folder(args.run_dir, "RUN_DIR")
+    if not (run / args.model_file).is_file():
+        raise UsageError(f"--model-file: the run folder {run} has no {args.model_file}")
+    for image in args.images:
+        _existing_path(image, "IMAGE")
+
+
+def predictions_table(table: Any, threshold: float = 0.5) -> Any:
+    """The table ``dermnet predict`` writes, from `dermnet.train.predict_run`'s frame.
+
+    Args:
+        table: a ``pandas.DataFrame`` with ``image_path``, ``prediction``,
+            ``confidence`` and ``p_<class>`` columns.
+        threshold: a top-class probability below it is flagged ``low_confidence``.
+
+    Returns:
+        A frame with ``image``, ``prediction``, ``probability``, ``low_confidence`` and
+        the ``p_<class>`` columns.
+    """
+    classes = [c for c in table.columns if c.startswith("p_")]
+    out = table.rename(columns={"image_path": "image", "confidence": "probability"})
+    out["low_confidence"] = out["probability"] < threshold
+    return out[["image", "prediction", "probability", "low_confidence", *classes]]
+
+
+class _ProgressCounter:
+    """A ``progress(done, total)`` callback that draws a `Progress` bar."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(total, label=self.label, unit="img", enabled=self.enabled)
+        self.bar.update(done - self.bar.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from dermnet.train.run import predict_run
 
-    table = predict_run(
-        args.run_dir, args.images, model_file=args.model_file, batch_size=args.batch_size
-    )
+    counter = _ProgressCounter("predict", enabled=not args.quiet)
+    try:
+        table = predict_run(
+            args.run_dir,
+            args.images,
+            model_file=args.model_file,
+            batch_size=args.batch_size,
+            progress=counter,
+        )
+    finally:
+        counter.close()
+    table = predictions_table(table, args.threshold)
     if args.output:
         table.to_csv(args.output, index=False)
-        print(f"{len(table)} predictions written to {args.output}")
+        low = int(table["low_confidence"].sum())
+        print(
+            f"{len(table)} predictions written to {args.output} "
+            f"({low} below the --threshold {args.threshold:g})"
+        )
     else:
         print(table.to_csv(index=False), end="")
+    return 0
+
+
+# -- export ---------------------------------------------------------------------------------
+_EXPORT_FORMATS = {"savedmodel": "saved_model", "tflite": "tflite", "onnx": "onnx"}
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a run's model to SavedModel, TFLite or ONNX",
+        description="Export RUN/model.keras (or a .keras file) and check that the export "
+        "gives the same outputs as the Keras model on random inputs. The exported graph "
+        "takes the input 'image' (float32, 0-255, batch x height x width x 3). ONNX needs "
+        'the optional packages tf2onnx and onnxruntime: pip install "dermnet[onnx]".',
+    )
+    p.add_argument("run", metavar="RUN", help="a run folder or a .keras file")
+    p.add_argument(
+        "--format", "-f", required=True, choices=tuple(_EXPORT_FORMATS), help="export format"
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        default=None,
+        metavar="PATH",
+        help="where to write (default: beside the model: saved_model/, model.tflite or model.onnx)",
+    )
+    p.add_argument("--model-file", default="model.keras", help="in a run folder: model.keras")
+    p.add_argument(
+        "--no-check", action="store_true", help="skip running the export to compare outputs"
+    )
+
+
+def _export_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The model to export and where to write it."""
+    source = Path(args.run).expanduser()
+    model = source / args.model_file if source.is_dir() else source
+    stem = "model" if source.is_dir() else model.stem
+    default = {
+        "savedmodel": f"{stem}_saved_model" if stem != "model" else "saved_model",
+        "tflite": f"{stem}.tflite",
+        "onnx": f"{stem}.onnx",
+    }[args.format]
+    output = Path(args.output).expanduser() if args.output else model.parent / default
+    return model, output
+
+
+def _check_export(args: argparse.Namespace) -> None:
+    source = _existing_path(args.run, "RUN")
+    model, _ = _export_paths(args)
+    if source.is_dir() and not model.is_file():
+        raise UsageError(f"RUN: the folder {source} has no {args.model_file}")
+    if source.is_file() and source.suffix != ".keras":
+        raise UsageError(f"RUN: expected a run folder or a .keras file, got {source}")
+    if args.format == "onnx":
+        needed = ["tf2onnx"] + ([] if args.no_check else ["onnxruntime"])
+        missing = [name for name in needed if importlib.util.find_spec(name) is None]
+        if missing:
+            raise OptionalDependencyError(
+                f"--format onnx needs the optional package(s) {', '.join(missing)}, which "
+                'are not installed. Install them with: pip install "dermnet[onnx]"'
+            )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from dermnet.models import export_model, load_model
+
+    model_path, output = _export_paths(args)
+    model = load_model(model_path, compile=False)
+    result = export_model(
+        model, output, format=_EXPORT_FORMATS[args.format], check=not args.no_check
+    )
+    checked = (
+        "not checked"
+        if result.max_abs_diff is None
+        else f"outputs within {result.max_abs_diff:.2g} of the Keras model"
+    )
+    print(
+        f"Exported {model_path} as {args.format} to {result.path} "
+        f"({result.size_bytes / 1e6:.2f} MB; {checked})"
+    )
     return 0
 
 
@@ -538,12 +802,26 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace],
     "demo": (_add_demo, _cmd_demo),
     "describe": (_add_describe, _cmd_describe),
     "explain": (_add_explain, _cmd_explain),
+    "export": (_add_export, _cmd_export),
     "info": (_add_info, _cmd_info),
     "preprocess": (_add_preprocess, _cmd_preprocess),
     "train": (_add_train, _cmd_train),
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "predict": (_add_predict, _cmd_predict),
 }
+
+#: Checks of the command line that run before TensorFlow is imported; they raise
+#: `UsageError` (exit status 2) or a `DermnetError` (exit status 1).
+_CHECKS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "evaluate": _check_evaluate,
+    "explain": _check_explain,
+    "export": _check_export,
+    "predict": _check_predict,
+    "train": _check_train,
+}
+
+#: Commands that never import TensorFlow.
+_WITHOUT_TENSORFLOW = frozenset({"describe", "preprocess"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -553,25 +831,81 @@ def build_parser() -> argparse.ArgumentParser:
         description="dermnet: deep learning for dermoscopy and microscopy image classification.",
     )
     parser.add_argument("--version", action="version", version=f"dermnet {__version__}")
+    verbose_help = "show TensorFlow's start-up lines, and tracebacks on errors"
+    parser.add_argument("--verbose", "-v", action="store_true", help=verbose_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add, _ in _COMMANDS.values():
         add(sub)
+    for command in sub.choices.values():  # --verbose also after the subcommand
+        command.add_argument(
+            "--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help=verbose_help
+        )
     return parser
 
 
+#: Python names in messages, as the command line spells them.
+_CLI_SPELLING = {
+    "learning_rate": "--lr",
+    "lr_schedule": "--schedule",
+    "run_dir": "RUN_DIR",
+    "output_dir": "--output",
+}
+_FUNCTIONS_BEHIND_THE_CLI = (
+    "RunConfig|train_run|evaluate_run|predict_run|run_demo|write_explanations|export_model"
+)
+
+
+def cli_message(text: str) -> str:
+    """Rewrite a library error message in the command line's terms.
+
+    ``"The 'image_size' parameter of RunConfig must be ..."`` becomes ``"--image-size
+    must be ..."``; ``positive_class=`` becomes ``--positive-class``; ``resume=True``
+    becomes ``--resume``.
+    """
+
+    def flag(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return _CLI_SPELLING.get(name, "--" + name.replace("_", "-"))
+
+    text = re.sub(rf"The '(\w+)' parameter of (?:{_FUNCTIONS_BEHIND_THE_CLI})\b", flag, text)
+    text = re.sub(r"\bpositive_class=", "--positive-class ", text)
+    text = re.sub(r"\bresume=True\b", "--resume", text)
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``dermnet`` command; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Run the ``dermnet`` command; returns the exit status.
+
+    0: success; 1: an error while running (one line on standard error, the traceback
+    with ``--verbose``); 2: a bad command line; 130: interrupted.
+    """
     args = build_parser().parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
+    command = args.command
     try:
-        return _COMMANDS[args.command][1](args)
-    except DermnetError as exc:
-        print(f"dermnet {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        if command in _CHECKS:
+            _CHECKS[command](args)  # before TensorFlow: a bad argument fails fast
+        if command not in _WITHOUT_TENSORFLOW:
+            import_tensorflow_quietly(verbose=verbose)
+        return _COMMANDS[command][1](args)
+    except UsageError as exc:
+        print(f"dermnet {command}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"dermnet {command}: interrupted", file=sys.stderr)
         return 130
+    except DermnetError as exc:
+        if verbose:
+            traceback.print_exc()
+        print(f"dermnet {command}: error: {cli_message(str(exc))}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        hint = "" if verbose else " (run with --verbose for the traceback)"
+        print(f"dermnet {command}: error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,3 +97,19 @@ def test_disabled_and_closed_bars_write_nothing_more():
     live.close()
     live.close()
     assert stream.getvalue().count("\n") == 1
+
+
+def test_write_line_erases_a_bar_being_drawn_on_a_terminal():
+    from dermnet._core.progress import write_line
+
+    clock, tty, out = FakeClock(), FakeTTY(), io.StringIO()
+    bar = Progress(10, label="epoch 1/2", stream=tty, clock=clock)
+    clock.now = 1.0
+    bar.update(5)
+    drawn = tty.getvalue()
+    write_line("epoch 1/2  loss 0.5000", out)
+    assert out.getvalue() == "epoch 1/2  loss 0.5000\n"
+    erased = tty.getvalue()[len(drawn) :]
+    assert erased == "\r" + " " * (len(drawn) - 1) + "\r"
+    bar.close(clear=True)  # nothing left to erase
+    assert tty.getvalue() == drawn + erased

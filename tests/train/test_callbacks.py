@@ -58,3 +58,12 @@ def test_progress_bar_shows_prediction():
     assert len(lines) == 1
     assert lines[0].startswith("predict  [####################] 3/3  ")
     assert "batch/s" in lines[0]
+
+
+def test_without_summary_the_bar_leaves_the_epoch_lines_to_the_log():
+    x = np.zeros((16, 4), "float32")
+    y = np.zeros(16, "int32")
+    stream = io.StringIO()
+    bar = ProgressBar(stream, summary=False)
+    _tiny_model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[bar])
+    assert stream.getvalue() == ""  # short epochs, not a terminal: nothing to show

@@ -17,7 +17,24 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["Progress", "format_duration"]
+
+def write_line(text: str, stream: TextIO | None = None) -> None:
+    """Print a line (to ``sys.stdout`` by default) without mangling a progress bar.
+
+    A bar being redrawn on a terminal is erased first; it is drawn again on its next
+    update. Use it for log lines written while a bar runs.
+    """
+    if _active is not None:
+        _active.clear()
+    out = stream if stream is not None else sys.stdout
+    out.write(text + "\n")
+    out.flush()
+
+
+__all__ = ["Progress", "format_duration", "write_line"]
+
+#: The bar drawn last on a terminal and not yet ended (`write_line` clears it first).
+_active: Progress | None = None
 
 
 def format_duration(seconds: float) -> str:
@@ -108,12 +125,26 @@ class Progress:
             self._draw(self.line(now), final=False)
             self._drawn_at = now
 
-    def close(self, message: str | None = None) -> None:
-        """Write the final line (``message``, or the bar in its last state) and end it."""
+    def close(self, message: str | None = None, *, clear: bool = False) -> None:
+        """End the bar: write the final line (``message``, or the bar in its last state),
+        or with ``clear`` erase the bar from the terminal and write nothing."""
+        global _active
         if self.closed:
             return
         self.closed = True
-        self._draw(message if message is not None else self.line(self.clock()), final=True)
+        if _active is self:
+            _active = None
+        if clear:
+            self.clear()
+        else:
+            self._draw(message if message is not None else self.line(self.clock()), final=True)
+
+    def clear(self) -> None:
+        """Erase the bar's line on a terminal (elsewhere a no-op)."""
+        if self.enabled and self.tty and self._drawn_length:
+            self.stream.write("\r" + " " * self._drawn_length + "\r")
+            self.stream.flush()
+            self._drawn_length = 0
 
     def __enter__(self) -> Progress:
         return self
@@ -153,9 +184,11 @@ class Progress:
         return "  ".join(parts)
 
     def _draw(self, text: str, *, final: bool) -> None:
+        global _active
         if not self.enabled:
             return
         if self.tty:
+            _active = None if final else self
             padding = " " * max(self._drawn_length - len(text), 0)
             self.stream.write(f"\r{text}{padding}" + ("\n" if final else ""))
             self._drawn_length = 0 if final else len(text)

@@ -52,10 +52,12 @@ def _set_python_logging(verbose: bool) -> None:
 def import_tensorflow_quietly(*, verbose: bool = False) -> ModuleType:
     """Import TensorFlow (and discover its devices) with its start-up lines hidden.
 
-    Without ``verbose``, ``TF_CPP_MIN_LOG_LEVEL`` defaults to ``"2"`` (warnings and
-    information hidden for the rest of the process too) and TensorFlow's and absl's
-    Python loggers show errors only. If the import fails, the captured lines are
-    written to standard error whatever ``verbose`` says, since they explain the failure.
+    Only the first call (the one that imports TensorFlow) does anything; later calls
+    return the module. Without ``verbose``, ``TF_CPP_MIN_LOG_LEVEL`` defaults to
+    ``"2"`` (warnings and information hidden for the rest of the process too) and
+    TensorFlow's and absl's Python loggers show errors only. If the import fails, the
+    captured lines are written to standard error whatever ``verbose`` says, since they
+    explain the failure.
 
     Args:
         verbose: replay the captured lines on standard error and keep the loggers at
@@ -66,8 +68,7 @@ def import_tensorflow_quietly(*, verbose: bool = False) -> ModuleType:
     """
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules:
-        _set_python_logging(verbose)
+    if "tensorflow" in sys.modules:  # already started: its lines were shown or not then
         return sys.modules["tensorflow"]
     captured: list[bytes] = []
     try:

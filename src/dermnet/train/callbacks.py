@@ -77,6 +77,10 @@ class ProgressBar(keras.callbacks.Callback):
             ``batch/s``.
         interval: least seconds between two bar lines (see `Progress`).
         total_epochs: shown as ``epoch 3/10``; by default Keras' ``epochs``.
+        summary: write the epoch's summary line. ``False`` when another callback
+            (`EpochLogger`, the ``log`` of `dermnet.train.fit`) writes it: the bar is
+            then erased at the end of each epoch; write those lines with
+            `dermnet._core.progress.write_line` so that they do not mangle the bar.
 
     Example lines (a log file)::
 
@@ -91,9 +95,11 @@ class ProgressBar(keras.callbacks.Callback):
         batch_size: int | None = None,
         interval: float | None = None,
         total_epochs: int | None = None,
+        summary: bool = True,
     ) -> None:
         super().__init__()
         self.stream = stream
+        self.summary = summary
         self.batch_size = batch_size
         self.interval = interval
         self.total_epochs = total_epochs
@@ -125,6 +131,10 @@ class ProgressBar(keras.callbacks.Callback):
         if self._bar is None:
             return
         self._steps_seen = self._bar.done
+        if not self.summary:
+            self._bar.close(clear=True)
+            self._bar = None
+            return
         total = self.total_epochs or self.params.get("epochs")
         text = _format_logs(logs or {})
         self._bar.close(f"epoch {epoch + 1}/{total}  {text}  {self._bar.elapsed:.1f}s")
