@@ -99,6 +99,9 @@ def test_card_from_run_info_tolerates_missing_facts_and_says_what_follows():
     assert card.population == "not described for the dataset 'my_clinic'"
     assert card.training == "not described"
     assert any("validation part" in item for item in card.limitations)
+    sample = ModelCard.from_run_info({"dataset": "ham10000_sample (bundled sample)"})
+    assert "Vienna" in sample.population
+    assert ModelCard.from_run_info({"training": "SGD"}).training == "SGD."
 
 
 @pytest.mark.parametrize(

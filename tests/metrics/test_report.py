@@ -198,6 +198,11 @@ def test_model_card_from_a_run_fills_the_markdown_card_and_the_html_page(tmp_pat
         assert text in card_md, text
     low, high = report.interval("balanced_accuracy")
     assert f"{low:.3f} to {high:.3f}" in card_md
+    assert report.model_card.to_markdown(report) == card_md
+    alone = report.model_card.to_markdown()  # the card without a report: no metrics
+    assert "Metrics with intervals" not in alone
+    assert "**Training.** Recipe cpu_best, 16 epochs, seed 0. AdamW, cosine schedule." in alone
+    assert "- Input size: images are resized to 64x64 pixels" in alone
     assert "## Model card" in report.to_markdown()  # the full report keeps its card section
     html = report.to_html(tmp_path / "report.html").read_text()
     assert "not described" not in html

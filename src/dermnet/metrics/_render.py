@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from dermnet.metrics.scores import EvaluationReport
 
 __all__ = [
+    "card_markdown",
     "report_card_markdown",
     "report_figures",
     "report_html",
@@ -281,25 +282,38 @@ def _card_sections(card: ModelCard) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _card_markdown(report: EvaluationReport, heading: str = "## Model card") -> list[str]:
-    card, given = _card(report)
+def _card_lines(
+    card: ModelCard, report: EvaluationReport | None, heading: str, *, given: bool = True
+) -> list[str]:
     lines = [heading, ""]
     if not given:
         lines += ["*No model card was given; data and split are not described.*", ""]
     for title, text in _card_sections(card):
         lines += [f"**{title}.** {text}", ""]
-    lines += [f"**Metrics with intervals** ({_bootstrap_text(report)})", ""]
-    lines += _md_table(_card_metrics(report))
-    lines += ["", "**Limitations.**", ""]
-    lines += [f"- {item}" for item in (*card.limitations, *computed_limitations(report))]
+    computed: list[str] = []
+    if report is not None:
+        lines += [f"**Metrics with intervals** ({_bootstrap_text(report)})", ""]
+        lines += _md_table(_card_metrics(report))
+        lines += ["", f"Evaluated on {report.n} images, {len(report.class_names)} classes.", ""]
+        computed = computed_limitations(report)
+    lines += ["**Limitations.**", ""]
+    lines += [f"- {item}" for item in (*card.limitations, *computed)]
     return lines
 
 
+def _card_markdown(report: EvaluationReport, heading: str = "## Model card") -> list[str]:
+    card, given = _card(report)
+    return _card_lines(card, report, heading, given=given)
+
+
+def card_markdown(card: ModelCard, report: EvaluationReport | None = None) -> str:
+    """A model card as a Markdown document, with a report's metrics when given."""
+    return "\n".join(_card_lines(card, report, "# Model card")) + "\n"
+
+
 def report_card_markdown(report: EvaluationReport) -> str:
-    """The model card alone as a Markdown document, with the metrics and their intervals."""
-    lines = _card_markdown(report, heading="# Model card")
-    lines += ["", f"Evaluated on {report.n} images, {len(report.class_names)} classes."]
-    return "\n".join(lines) + "\n"
+    """The report's model card alone as a Markdown document, with the metrics."""
+    return "\n".join(_card_markdown(report, heading="# Model card")) + "\n"
 
 
 def _num(value: Any, digits: int) -> str:
@@ -438,7 +452,7 @@ def report_html(
     )
     html.add_heading("Headline metrics")
     html.add_table(_card_metrics(report))
-    html.add_heading("Summary metrics")
+    html.add_heading("All metrics")
     html.add_table(metric_rows(report))
     html.add_heading("Per class")
     html.add_table(per_class_rows(report))

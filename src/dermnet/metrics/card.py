@@ -98,6 +98,26 @@ class ModelCard(ConfigMixin):
     class_counts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     training: str = "not described"
 
+    def to_markdown(self, report: Any = None) -> str:
+        """The card as a Markdown document (for ``model_card.md``).
+
+        Args:
+            report: the `EvaluationReport` whose metrics (with their intervals) and
+                computed limitations the card shows; ``None`` for the card alone.
+
+        Returns:
+            Markdown text: model, training, data, split, population, intended use, the
+            metrics when a report is given, and the limitations.
+
+        Example:
+            >>> text = ModelCard(model="fast_cnn").to_markdown()
+            >>> text.splitlines()[0], "**Model.** fast_cnn" in text
+            ('# Model card', True)
+        """
+        from dermnet.metrics._render import card_markdown
+
+        return card_markdown(self, report)
+
     @classmethod
     def from_data(
         cls,
@@ -257,7 +277,7 @@ class ModelCard(ConfigMixin):
                 "they are optimistic; the test part gives the fair estimate."
             )
         if population is None:
-            known = KNOWN_POPULATIONS.get((facts.dataset or "").lower())
+            known = KNOWN_POPULATIONS.get(_dataset_key(facts.dataset))
             population = known or (
                 f"not described for the dataset {facts.dataset!r}" if facts.dataset
                 else "not described"
@@ -272,6 +292,13 @@ class ModelCard(ConfigMixin):
             class_counts=facts.class_counts,
             training=facts.training_text(),
         )
+
+
+def _dataset_key(name: str | None) -> str:
+    """The `KNOWN_POPULATIONS` key of a dataset name such as "HAM10000" or
+    "ham10000_sample (bundled sample)"."""
+    words = (name or "").lower().replace("(", " ").split()
+    return words[0] if words else ""
 
 
 class _RunFacts:
@@ -376,7 +403,8 @@ class _RunFacts:
         text = ", ".join(parts)
         text = text[:1].upper() + text[1:] + "." if text else ""
         if self.training:
-            text = f"{text} {self.training}".strip()
+            training = self.training if self.training.endswith(".") else self.training + "."
+            text = f"{text} {training}".strip()
         return text or "not described"
 
     def data_text(self) -> str:

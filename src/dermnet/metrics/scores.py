@@ -279,7 +279,9 @@ class EvaluationReport:
     def model_card_markdown(self) -> str:
         """The model card alone as a Markdown document (for ``model_card.md``): model,
         training, data, split, population, intended use, the headline metrics with their
-        intervals, and the limitations. A report without a card gets the default card."""
+        intervals, and the limitations (those of the card and those computed from the
+        numbers). A report without a card gets the default card and says so; the same as
+        ``card.to_markdown(report)``."""
         from dermnet.metrics._render import report_card_markdown
 
         return report_card_markdown(self)
