@@ -4,9 +4,11 @@ import re
 import numpy as np
 import pytest
 
-from dermnet import DataError, MissingFileError
+from dermnet import DataError, MissingFileError, ParameterError
 from dermnet.cli import main
+from dermnet.data import DataConfig, load_images
 from dermnet.explain import load_explained_model, write_explanations
+from dermnet.explain.report import read_images
 from dermnet.models import create_model
 
 
@@ -79,10 +81,90 @@ def test_cli_explains_a_given_class_and_reports_errors(run_folder, tmp_path, cap
     assert main(["explain", "-m", str(run_folder), image, "-o", str(out), "--class", "2"]) == 0
     result = json.loads((out / "explanations.json").read_text())
     assert result["images"][0]["explained"] == "bcc"
-    assert main(["explain", "-m", str(run_folder), str(tmp_path / "missing.png")]) == 1
-    assert "do not exist" in capsys.readouterr().err
+    # a missing image is a usage error (exit 2), found before TensorFlow loads
+    assert main(["explain", "-m", str(run_folder), str(tmp_path / "missing.png")]) == 2
+    assert "missing.png does not exist" in capsys.readouterr().err
     assert main(["explain", "-m", str(run_folder), image, "-o", str(out), "--class", "7"]) == 1
     assert "class indices in [0, 2]" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["explain", "-m", str(run_folder), image, "--method", "gradcom"])
     assert info.value.code == 2
+
+
+@pytest.fixture
+def fed_pixels(monkeypatch):
+    """The image arrays that write_explanations passes to the model's predictor."""
+    import dermnet.explain._model as model_module
+
+    seen = []
+    real = model_module.predictor
+
+    def spy(model, **kwargs):
+        predict = real(model, **kwargs)
+
+        def run(images, *args, **kw):
+            seen.append(np.array(images, copy=True))
+            return predict(images, *args, **kw)
+
+        return run
+
+    monkeypatch.setattr(model_module, "predictor", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        DataConfig((32, 32), resize="pad"),
+        DataConfig((32, 32), resize="crop", interpolation="bicubic"),
+    ],
+    ids=["pad", "crop-bicubic"],
+)
+def test_write_explanations_feeds_the_data_config_pixels(run_folder, tmp_path, fed_pixels, cfg):
+    model, _ = load_explained_model(run_folder)
+    files = sorted(run_folder.glob("lesion*.png"))
+    records = write_explanations(model, files, tmp_path / "out", data_config=cfg)
+    expected = load_images(files, cfg)
+    assert len(fed_pixels) == 1
+    np.testing.assert_array_equal(fed_pixels[0], expected)
+    # and not the default (stretched) pixels: the config was used
+    assert not np.array_equal(expected, load_images(files, DataConfig((32, 32))))
+    probs = model.predict(expected, verbose=0)
+    for r, p in zip(records, probs, strict=True):
+        assert r["probability"] == pytest.approx(float(p.max()), abs=1e-6)
+
+
+def test_write_explanations_without_config_reads_like_make_dataset(
+    run_folder, tmp_path, fed_pixels
+):
+    model, _ = load_explained_model(run_folder)
+    files = sorted(run_folder.glob("lesion*.png"))
+    write_explanations(model, files, tmp_path / "out")
+    np.testing.assert_array_equal(fed_pixels[0], load_images(files, DataConfig((32, 32))))
+
+
+def test_write_explanations_refuses_a_config_of_another_size(run_folder, tmp_path):
+    model, _ = load_explained_model(run_folder)
+    files = sorted(run_folder.glob("lesion*.png"))
+    with pytest.raises(ParameterError, match="'data_config' parameter of write_explanations"):
+        write_explanations(model, files, tmp_path / "out", data_config=DataConfig(64))
+    with pytest.raises(ParameterError, match="'data_config' parameter of write_explanations"):
+        write_explanations(model, files, tmp_path / "out", data_config=(32, 32))
+
+
+def test_read_images_is_load_images(run_folder, tmp_path):
+    files = sorted(run_folder.glob("lesion*.png"))
+    rgb = read_images(files, (24, 28))
+    np.testing.assert_array_equal(rgb, load_images(files, DataConfig((24, 28))))
+    gray = read_images(files, (24, 28), channels=1)
+    assert gray.shape == (3, 24, 28, 1)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    np.testing.assert_allclose(gray[..., 0], np.round(luma), atol=0)
+    with pytest.raises(ParameterError, match="'channels' parameter of read_images"):
+        read_images(files, (24, 28), channels=4)
+    data = (run_folder / "lesion0.png").read_bytes()
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match="not readable") as info:
+        read_images([files[0], truncated], (24, 28))
+    assert str(truncated) in str(info.value)

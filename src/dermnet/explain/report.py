@@ -7,12 +7,15 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
 from dermnet._core.validation import check_float, fail
+
+if TYPE_CHECKING:
+    from dermnet.data.data_config import DataConfig
 
 __all__ = ["load_explained_model", "read_images", "write_explanations"]
 
@@ -79,40 +82,48 @@ def read_images(
 ) -> np.ndarray:
     """Read image files as float32 ``(n, h, w, channels)`` in [0, 255], resized to ``size``.
 
-    Raises:
-        MissingFileError: files do not exist (the message counts them and names the first).
-        DataError: files cannot be decoded as images (counted and named likewise).
-    """
-    import cv2
+    The files are read by `dermnet.data.load_images` with ``DataConfig(size)`` (stretch,
+    bilinear, no preprocessing), the same code that `dermnet.data.make_dataset` uses, so
+    the pixels are those a model trained with that size saw. ``channels=1`` converts the
+    RGB result to gray (ITU-R 601 luma: 0.299 R + 0.587 G + 0.114 B).
 
+    Raises:
+        MissingFileError: files do not exist (the message names them).
+        DataError: files cannot be decoded as images (the message names them).
+        ParameterError: ``channels`` is not 1 or 3, or there are no paths.
+    """
+    from dermnet.data import DataConfig, load_images
+
+    if channels not in (1, 3):
+        raise fail("channels", "read_images", "1 or 3", channels)
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    paths = [Path(p) for p in paths]
     if not paths:
         raise fail("paths", "read_images", "at least one image file", [])
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise MissingFileError(f"{len(missing)} image file(s) do not exist: {shown}")
-    height, width = size
-    out = np.empty((len(paths), height, width, channels), np.float32)
-    bad = []
-    for i, path in enumerate(paths):
-        data = np.fromfile(path, dtype=np.uint8)
-        flag = cv2.IMREAD_COLOR if channels == 3 else cv2.IMREAD_GRAYSCALE
-        image = cv2.imdecode(data, flag) if data.size else None
-        if image is None:
-            bad.append(str(path))
-            continue
-        if channels == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        if image.shape[:2] != (height, width):
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        out[i] = image.reshape(height, width, channels)
-    if bad:
-        shown = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
-        raise DataError(f"{len(bad)} file(s) are not readable images: {shown}")
-    return out
+    images = load_images(list(paths), DataConfig(tuple(size)))
+    if channels == 1:
+        luma = np.asarray([0.299, 0.587, 0.114], np.float32)
+        images = np.round(images @ luma)[..., None].astype(np.float32)
+    return images
+
+
+def _read_with_config(
+    files: list[Path], data_config: Any, shape: tuple[int, int, int], where: str
+) -> np.ndarray:
+    from dermnet.data import DataConfig, load_images
+
+    if not isinstance(data_config, DataConfig):
+        raise fail("data_config", where, "a dermnet.data.DataConfig or None", data_config)
+    config = data_config.validate()
+    if config.image_size != shape[:2] or shape[2] != 3:
+        raise ParameterError(
+            f"The 'data_config' parameter of {where} must describe the model's input "
+            f"{shape[0]}x{shape[1]} RGB. Got image_size {config.image_size} for a model "
+            f"whose input is {shape} instead."
+        )
+    if not files:
+        raise fail("images", where, "at least one image file", [])
+    return load_images(files, config)
 
 
 def write_explanations(
@@ -124,6 +135,7 @@ def write_explanations(
     class_names: Sequence[str] | None = None,
     class_index: int | None = None,
     alpha: float = 0.4,
+    data_config: DataConfig | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Explain image files and write ``<name>_<method>.png`` overlays, ``explanations.json``
@@ -132,16 +144,28 @@ def write_explanations(
     Args:
         model: a Keras model, a ``.keras`` file or a run folder with ``model.keras`` (its
             class names are then read from ``config.json``).
-        images: image files; each is resized to the model's input size.
+        images: image files; each is resized to the model's input size (as ``data_config``
+            says, else stretched with bilinear interpolation, like `read_images`).
         output: the output folder (created).
         method: an explanation method (see `list_methods`).
         class_names: names of the classes (default: read beside the model, else indices).
         class_index: the class to explain; ``None`` explains each image's prediction.
         alpha: weight of the heatmap in the overlays.
+        data_config: how the files become model input (`dermnet.data.DataConfig`, e.g.
+            the run's or `dermnet.models.resolve_data_config`'s); the images are then read
+            with `dermnet.data.load_images`, so the model sees the pixels that
+            `dermnet.data.make_dataset` gives it with the same config. Its size must be
+            the model's input size. ``None``: ``DataConfig(model input size)``.
         **options: passed to the explainer (``target_layer``, ``num_samples``, ...).
 
     Returns:
         One dict per image: file, predicted class and probability, class explained, overlay.
+
+    Raises:
+        MissingFileError: an image file does not exist.
+        DataError: an image file cannot be decoded (the message names it).
+        ParameterError: a parameter is invalid, or ``data_config`` does not match the
+            model's input.
     """
     from PIL import Image
 
@@ -165,7 +189,10 @@ def write_explanations(
     if h is None or w is None:
         raise fail("model", where, "a model with a fixed input size", inputs.image_shape)
     files = [Path(p) for p in ([images] if isinstance(images, (str, os.PathLike)) else images)]
-    array = read_images(files, (int(h), int(w)), channels=int(c or 3))
+    if data_config is None:
+        array = read_images(files, (int(h), int(w)), channels=int(c or 3))
+    else:
+        array = _read_with_config(files, data_config, (int(h), int(w), int(c or 3)), where)
     k = int(model.output_shape[-1])
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     if len(names) != k:
