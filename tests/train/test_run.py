@@ -1,13 +1,15 @@
 """Run folders: train, resume, evaluate, predict (on the bundled malaria sample, 32x32)."""
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from dermnet import MissingFileError, ParameterError, UnknownNameError
+from dermnet import DataError, MissingFileError, ParameterError, UnknownNameError
 from dermnet.data import sample_path
-from dermnet.train import RunConfig, evaluate_run, predict_run, train_run
+from dermnet.train import RunConfig, RunFolder, evaluate_run, predict_run, train_run
 
 CONFIG = RunConfig(sample="malaria", model="simple_cnn", image_size=32, epochs=1, batch_size=32)
 
@@ -31,11 +33,22 @@ def test_a_run_folder_holds_everything(run):
         "history.csv",
         "history.png",
         "metrics.json",
+        "metrics.md",
+        "report.html",
+        "model_card.md",
         "confusion_matrix.png",
     ):
         assert (folder / name).is_file(), name
+    assert any((folder / "logs").rglob("events.out.tfevents.*"))  # TensorBoard
     config = json.loads((folder / "config.json").read_text())
+    assert config["schema_version"] == 1
     assert RunConfig.from_dict(config["run"]) == CONFIG
+    assert config["data_config"]["config"]["image_size"] == [32, 32]
+    assert sum(config["class_counts"].values()) == config["split"]["train"]
+    html = (folder / "report.html").read_text()
+    assert "malaria" in html  # the model card is filled
+    assert "simple_cnn" in html
+    assert "not described" not in (folder / "model_card.md").read_text()
     assert config["classes"] == ["Parasitized", "Uninfected"]
     assert sum(config["split"].values()) == 200
     split = pd.read_csv(folder / "split.csv")
@@ -125,85 +138,81 @@ def test_bad_runs_are_explained(run, tmp_path):
         evaluate_run(tmp_path / "nowhere")
 
 
-class _FakeMetadataEncoder:
-    """Stands in for dermnet.data.MetadataEncoder (issue 3), with its contract."""
-
-    def __init__(self):
-        self.dim = None
-
-    def fit(self, records):
-        assert records.role == "train"
-        self.dim = 3
-        return self
-
-    def transform(self, records):
-        import numpy as np
-
-        frame = records.frame
-        age = frame["age"].astype(float).fillna(50.0).to_numpy() / 100.0
-        male = (frame["sex"].astype(str) == "male").to_numpy(dtype=float)
-        return np.stack([age, male, 1.0 - male], axis=1).astype("float32")
-
-    def to_dict(self):
-        return {"class_name": "MetadataEncoder", "config": {}, "dim": self.dim}
-
-    @classmethod
-    def from_dict(cls, data):
-        encoder = cls()
-        encoder.dim = data["dim"]
-        return encoder
-
-
-def _fake_make_dataset(real):
-    import tensorflow as tf
-
-    def make_dataset(
-        records,
-        image_size,
-        batch_size,
-        *,
-        with_metadata=False,
-        metadata_encoder=None,
-        shuffle=False,
-        seed=None,
-        **options,
-    ):
-        if not with_metadata:
-            return real(records, image_size, batch_size, shuffle=shuffle, seed=seed, **options)
-        images = real(records, image_size, batch_size, **options).unbatch()
-        metadata = tf.data.Dataset.from_tensor_slices(metadata_encoder.transform(records))
-        ds = tf.data.Dataset.zip((images, metadata)).map(
-            lambda xy, m: ({"image": xy[0], "metadata": m}, xy[1])
-        )
-        if shuffle:
-            ds = ds.shuffle(len(records), seed=seed)
-        return ds.batch(batch_size)
-
-    return make_dataset
-
-
-def test_image_metadata_run_against_the_data_contract(tmp_path, monkeypatch):
-    import dermnet.data
-
-    monkeypatch.setattr(dermnet.data, "MetadataEncoder", _FakeMetadataEncoder, raising=False)
-    monkeypatch.setattr(dermnet.data, "make_dataset", _fake_make_dataset(dermnet.data.make_dataset))
-    config = RunConfig(sample="ham10000", image_size=32, epochs=1, metadata=True)
+def test_image_metadata_run_predicts_files_with_or_without_metadata(tmp_path):
+    config = RunConfig(sample="ham10000", image_size=32, epochs=1, metadata=True, tta="flips")
     summary = train_run(config, tmp_path / "meta", log=lambda _line: None)
     assert summary["epochs_done"] == 1
-    assert json.loads((tmp_path / "meta" / "metadata_encoder.json").read_text())["dim"] == 3
-    from dermnet.models import load_model
-
-    model = load_model(tmp_path / "meta" / "model.keras")
+    run = RunFolder(tmp_path / "meta")
+    encoder = run.metadata_encoder()
+    model = run.load_model()
     assert [t.name for t in model.inputs] == ["image", "metadata"]
-    assert model.get_layer("metadata").output.shape[-1] == 3
+    assert model.get_layer("metadata").output.shape[-1] == encoder.dim
     assert evaluate_run(tmp_path / "meta").balanced_accuracy >= 0.0
-    with pytest.raises(ParameterError, match="uses patient metadata"):
-        predict_run(tmp_path / "meta", [sample_path("ham10000") / "images"])
+    test = run.records("test")
+    files = [str(p) for p in test.paths[:3]]
+    known = {p: {c: test.frame.iloc[i][c] for c in test.metadata_cols} for i, p in enumerate(files)}
+    with_metadata = predict_run(tmp_path / "meta", files, metadata=known)
+    # the same images scored through the run's split give the same probabilities
+    images, encoded = run.read_records(test.subset([0, 1, 2]))
+    expected = run.score(model, images, encoded)
+    assert np.allclose(with_metadata.filter(like="p_").to_numpy(), expected, atol=1e-6)
+    unknown = predict_run(tmp_path / "meta", files)  # metadata marked missing, not dropped
+    assert len(unknown) == 3
+    assert not np.allclose(unknown.filter(like="p_").to_numpy(), expected, atol=1e-6)
 
 
-def test_metadata_run_without_the_encoder_is_explained(tmp_path, monkeypatch):
-    import dermnet.data
+def test_predict_and_evaluate_feed_the_model_identical_pixels(run):
+    folder, _, _ = run
+    from dermnet.data import load_images
 
-    monkeypatch.setattr(dermnet.data, "MetadataEncoder", None, raising=False)  # absent
-    with pytest.raises(ParameterError, match=r"needs dermnet\.data\.MetadataEncoder"):
-        train_run(RunConfig(sample="ham10000", metadata=True), tmp_path / "m")
+    folder_run = RunFolder(folder)
+    test = folder_run.records("test")
+    files = [str(p) for p in test.paths]
+    from_split, _ = folder_run.read_records(test)
+    from_files = load_images(files, folder_run.data_config)
+    assert np.array_equal(from_split, from_files)
+    model = folder_run.load_model()
+    table = predict_run(folder, files)
+    scores = folder_run.score(model, from_split)
+    assert np.abs(table.filter(like="p_").to_numpy() - scores).max() <= 1e-6
+
+
+def test_a_run_folder_from_a_newer_dermnet_is_refused(run, tmp_path):
+    import shutil
+
+    folder, _, _ = run
+    copy = tmp_path / "future"
+    shutil.copytree(folder, copy)
+    info = json.loads((copy / "config.json").read_text())
+    info["schema_version"] = 99
+    (copy / "config.json").write_text(json.dumps(info))
+    with pytest.raises(DataError, match=r"newer dermnet .*schema 99"):
+        RunFolder(copy)
+    (copy / "config.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"config\.json is not valid JSON"):
+        evaluate_run(copy)
+    with pytest.raises(MissingFileError, match="not a run folder"):
+        RunFolder(tmp_path)
+
+
+def test_the_frozen_schema_1_run_folder_still_reads(tmp_path):
+    """A run folder written by dermnet 0.x (schema 1), kept in tests/files: later versions
+    must read it, evaluate it and predict with it."""
+    import shutil
+
+    frozen = Path(__file__).resolve().parents[1] / "files" / "run_schema1"
+    copy = tmp_path / "run"
+    shutil.copytree(frozen, copy)
+    split = copy / "split.csv"
+    split.write_text(split.read_text().replace("{SAMPLE}", str(sample_path("malaria"))))
+    run = RunFolder(copy)
+    assert run.schema_version == 1
+    assert run.classes == ["Parasitized", "Uninfected"]
+    assert run.data_config.image_size == (32, 32)
+    report = evaluate_run(copy, write=False, n_bootstrap=0)
+    assert 0.0 <= report.balanced_accuracy <= 1.0
+    expected = json.loads((frozen / "expected.json").read_text())
+    table = predict_run(copy, [sample_path("malaria") / "Parasitized"])
+    first = table.sort_values("image_path").iloc[0]
+    assert Path(first["image_path"]).name == expected["file"]
+    assert abs(first["p_Parasitized"] - expected["p_Parasitized"]) < 1e-5

@@ -480,14 +480,7 @@ def evaluate_run(
 def _model_card(folder: RunFolder, split: str) -> Any:
     from dermnet import metrics
 
-    facts = folder.model_card_facts(evaluated_on=split)
-    builder = getattr(metrics.ModelCard, "from_run_info", None)
-    if builder is not None:
-        return builder(facts)
-    return metrics.ModelCard(
-        data=f"{facts['dataset']}, images resized to {facts['image_size']}",
-        split=f"grouped by {facts['group_by']}, {facts['split']}, seed {facts['seed']}",
-    )
+    return metrics.ModelCard.from_run_info(folder.model_card_facts(evaluated_on=split))
 
 
 def _write_evaluation(
@@ -515,9 +508,7 @@ def _write_evaluation(
         history=history,
         extra_figures=extra_figures,
     )
-    to_markdown = getattr(card, "to_markdown", None)
-    if to_markdown is not None:
-        (run / "model_card.md").write_text(to_markdown(), encoding="utf-8")
+    (run / f"model_card{suffix}.md").write_text(report.model_card_markdown(), encoding="utf-8")
     figure = plot_confusion_matrix(report.confusion_matrix, folder.classes)
     (run / f"confusion_matrix{suffix}.png").write_bytes(figure_to_png(figure))
 
