@@ -40,7 +40,7 @@ def register_custom_objects() -> dict[str, Any]:
         The registered dermnet objects by their Keras name (``"dermnet>WarmupCosine"``
         and so on), which is also a ``custom_objects`` mapping for Keras' loaders.
 
-    Example:
+    Examples:
         >>> objects = register_custom_objects()
         >>> "dermnet>WarmupCosine" in objects, "dermnet>ImagePreprocessing" in objects
         (True, True)

@@ -70,7 +70,7 @@ class Progress:
         enabled: ``False`` writes nothing (for ``--quiet``).
         clock: the time source (tests pass a fake one).
 
-    Example:
+    Examples:
         >>> import io
         >>> stream = io.StringIO()
         >>> with Progress(3, label="predict", unit="img", stream=stream) as bar:

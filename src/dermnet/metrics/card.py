@@ -109,7 +109,7 @@ class ModelCard(ConfigMixin):
             Markdown text: model, training, data, split, population, intended use, the
             metrics when a report is given, and the limitations.
 
-        Example:
+        Examples:
             >>> text = ModelCard(model="fast_cnn").to_markdown()
             >>> text.splitlines()[0], "**Model.** fast_cnn" in text
             ('# Model card', True)
@@ -244,7 +244,7 @@ class ModelCard(ConfigMixin):
         Raises:
             ParameterError: ``info`` is not a mapping, or a key holds the wrong type.
 
-        Example:
+        Examples:
             >>> card = ModelCard.from_run_info(
             ...     {"model": "fast_cnn", "weights": None, "image_size": [64, 64],
             ...      "dataset": "ham10000", "split": {"train": 70, "test": 30},

@@ -245,7 +245,7 @@ class EvaluationReport:
         Returns:
             The table as text, ending with a newline.
 
-        Example:
+        Examples:
             >>> report = evaluate([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4],
             ...                   [0.7, 0.3]], ["benign", "malignant"], specificities=[0.9],
             ...                   n_bootstrap=0)

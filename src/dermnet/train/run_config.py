@@ -354,7 +354,7 @@ def _recipe_dir() -> Path:
 def list_recipes() -> list[str]:
     """Names of the built-in recipes (``dermnet recipes`` prints them with a summary).
 
-    Example:
+    Examples:
         >>> "cpu_best" in list_recipes()
         True
     """

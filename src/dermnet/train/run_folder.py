@@ -73,7 +73,7 @@ class RunFolder:
         MissingFileError: the folder or its ``config.json`` does not exist.
         DataError: ``config.json`` is unreadable, or written by a newer dermnet.
 
-    Example:
+    Examples:
         >>> run = RunFolder("runs/demo")  # doctest: +SKIP
         >>> probabilities = run.predict_files(["lesion.jpg"])  # doctest: +SKIP
     """

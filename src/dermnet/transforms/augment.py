@@ -218,7 +218,7 @@ class RandomRot90(_Augmentation):
         ParameterError: the images are not square (a quarter turn would change their
             shape), checked when the layer is called.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> image = np.arange(4, dtype="float32").reshape(2, 2, 1)
         >>> out = RandomRot90(seed=0)(np.stack([image] * 8))
