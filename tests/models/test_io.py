@@ -87,9 +87,13 @@ _FRESH_PROCESS = textwrap.dedent(
     out["registered"] = sorted(k for k in names if k.startswith("dermnet>"))
 
     import importlib, pkgutil
+    out["not_importable"] = {}
     for module in pkgutil.walk_packages(dermnet.__path__, "dermnet."):
         if not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
+            try:
+                importlib.import_module(module.name)
+            except ImportError as exc:  # an optional dependency; the source scan covers it
+                out["not_importable"][module.name] = str(exc)
     out["modules_after_importing_all"] = {
         name: obj.__module__
         for name, obj in keras.saving.get_custom_objects().items()
