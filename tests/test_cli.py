@@ -1,36 +1,45 @@
+import contextlib
+import importlib.util
+import io
 import json
 import re
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from dermnet.cli import main
+from dermnet import cli
+from dermnet._core.errors import DataError
+from dermnet.cli import cli_message, main, predictions_table
 
 
 def test_demo_writes_every_artefact(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--epochs", "1", "--output", str(out), "--quiet"]) == 0
     for name in (
+        "config.json",
         "metrics.json",
         "confusion_matrix.png",
-        "training_curves.png",
+        "history.png",
         "roc_curves.png",
         "gradcam.png",
         "model.keras",
         "report.html",
     ):
         assert (out / name).is_file(), name
-    result = json.loads((out / "metrics.json").read_text())
-    test = result["test"]
+    test = json.loads((out / "metrics.json").read_text())
+    assert test["split"] == "test"
     assert set(test["per_class"]) == {"akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"}
     assert 0.0 <= test["balanced_accuracy"] <= 1.0
     assert test["macro_auc"] is not None
     assert len(test["confusion_matrix"]) == 7
-    assert result["split"]["group_by"] == "lesion_id"
+    assert json.loads((out / "config.json").read_text())["group_cols"] == ["lesion_id"]
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4
+    assert html.count("data:image/png;base64,") >= 4
     assert not re.search(r'(src|href)="(?!data:)', html)
+    assert capsys.readouterr().err == ""  # --quiet: no progress bar either
 
 
 def test_demo_same_seed_same_metrics(tmp_path):
@@ -53,7 +62,8 @@ def test_demo_same_seed_same_metrics(tmp_path):
             )
             == 0
         )
-        runs.append(json.loads((tmp_path / name / "metrics.json").read_text())["test"])
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        runs.append({k: metrics[k] for k in ("balanced_accuracy", "confusion_matrix")})
     assert runs[0] == runs[1]
 
 
@@ -108,3 +118,181 @@ def test_describe_prints_validates_and_writes_figures(tmp_path, capsys):
     assert main(["describe", "malaria", str(tmp_path / "absent")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert main(["describe", "malaria", str(tmp_path), "--no-check-files"]) == 2
+
+
+# -- errors ---------------------------------------------------------------------------------
+def _failing_describe(monkeypatch, exc):
+    def run(args):
+        raise exc
+
+    monkeypatch.setitem(cli._COMMANDS, "describe", (cli._COMMANDS["describe"][0], run))
+
+
+def test_a_dermnet_error_is_one_line_and_exit_status_1(monkeypatch, capsys):
+    _failing_describe(monkeypatch, DataError("The table x.csv has no column 'label'."))
+    assert main(["describe", "csv", "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err == "dermnet describe: error: The table x.csv has no column 'label'.\n"
+
+
+def test_another_exception_is_one_line_with_a_hint_and_verbose_shows_the_traceback(
+    monkeypatch, capsys
+):
+    _failing_describe(monkeypatch, RuntimeError("boom"))
+    assert main(["describe", "csv", "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "dermnet describe: error: RuntimeError: boom (run with --verbose for the traceback)\n"
+    )
+    assert main(["describe", "csv", "x.csv", "--verbose"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.endswith("dermnet describe: error: RuntimeError: boom\n")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "The 'image_size' parameter of RunConfig must be an integer >= 8. Got 4 instead.",
+            "--image-size must be an integer >= 8. Got 4 instead.",
+        ),
+        (
+            "The 'learning_rate' parameter of train_run must be > 0. Got 0 instead.",
+            "--lr must be > 0. Got 0 instead.",
+        ),
+        (
+            "choose another with --positive-class on the command line, positive_class= ",
+            "choose another with --positive-class on the command line, --positive-class  ",
+        ),
+        ("Resume it with resume=True.", "Resume it with --resume."),
+        # other callers' parameters are not command-line options: unchanged
+        ("The 'alpha' parameter of overlay must be in [0, 1].", None),
+    ],
+)
+def test_cli_message_speaks_command_line(message, expected):
+    assert cli_message(message) == (message if expected is None else expected)
+
+
+# -- predict --------------------------------------------------------------------------------
+def test_predictions_table_columns_and_low_confidence_flag():
+    frame = pd.DataFrame(
+        {
+            "image_path": ["a.jpg", "b.jpg"],
+            "prediction": ["mel", "nv"],
+            "confidence": [0.45, 0.9],
+            "p_mel": [0.45, 0.1],
+            "p_nv": [0.4, 0.9],
+        }
+    )
+    table = predictions_table(frame, threshold=0.5)
+    assert list(table.columns) == [
+        "image",
+        "prediction",
+        "probability",
+        "low_confidence",
+        "p_mel",
+        "p_nv",
+    ]
+    assert table["low_confidence"].tolist() == [True, False]
+    assert predictions_table(frame, threshold=0.4)["low_confidence"].tolist() == [False, False]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 1-epoch run on the bundled malaria sample at 32 px, with what train printed."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv = ["train", "--sample", "malaria", "--image-size", "32", "--epochs", "1"]
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main([*argv, "--output", str(out)]) == 0
+    return out, stdout.getvalue(), stderr.getvalue()
+
+
+def test_train_prints_epoch_and_test_lines(tiny_run):
+    _, out, err = tiny_run
+    assert re.search(r"^epoch 1/1  loss \d\.\d{4}  accuracy .* val_loss ", out, re.MULTILINE)
+    assert "Test: balanced accuracy" in out
+    assert "Traceback" not in err
+    assert len(err.splitlines()) <= 2  # off a terminal: a bar line at most every 10 s
+
+
+def test_predict_prints_a_tidy_table(tiny_run, tmp_path, capsys):
+    from dermnet.data import sample_path
+
+    folder = sample_path("malaria") / "Uninfected"
+    assert main(["predict", str(tiny_run[0]), str(folder), "--threshold", "1"]) == 0
+    captured = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(captured.out))
+    assert list(table.columns) == [
+        "image",
+        "prediction",
+        "probability",
+        "low_confidence",
+        "p_Parasitized",
+        "p_Uninfected",
+    ]
+    assert len(table) == 100
+    probs = table[["p_Parasitized", "p_Uninfected"]].to_numpy()
+    np.testing.assert_allclose(table["probability"], probs.max(axis=1), rtol=1e-6)
+    assert (table["prediction"] == np.array(["Parasitized", "Uninfected"])[probs.argmax(1)]).all()
+    assert table["low_confidence"].all()  # no probability reaches 1
+    assert "predict  [####################] 100/100" in captured.err
+
+    csv = tmp_path / "p.csv"
+    assert main(["predict", str(tiny_run[0]), str(folder), "-o", str(csv), "--threshold", "0"]) == 0
+    assert "100 predictions written to" in capsys.readouterr().out
+    assert not pd.read_csv(csv)["low_confidence"].any()
+
+
+def test_predict_rejects_a_threshold_outside_0_1(tiny_run, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["predict", str(tiny_run[0]), "x.jpg", "--threshold", "1.5"])
+    assert info.value.code == 2
+    assert "--threshold: must be a number in [0, 1], got 1.5" in capsys.readouterr().err
+
+
+# -- export ---------------------------------------------------------------------------------
+def test_export_tflite_from_a_run_folder(tiny_run, capsys):
+    from dermnet.models import export as export_module
+    from dermnet.models import load_model
+
+    run = tiny_run[0]
+    assert main(["export", str(run), "--format", "tflite"]) == 0
+    out = capsys.readouterr()
+    assert f"as tflite to {run / 'model.tflite'}" in out.out
+    assert "of the Keras model" in out.out
+    model = load_model(run / "model.keras", compile=False)
+    images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    got = export_module.run_exported(run / "model.tflite", images)
+    np.testing.assert_allclose(got, np.asarray(model(images)), atol=1e-4)
+
+
+def test_export_savedmodel_from_a_keras_file(tmp_path, capsys):
+    from dermnet.models import create_model, run_exported
+
+    model = create_model("simple_cnn", 3, input_shape=(16, 16, 3))
+    model.save(tmp_path / "tiny.keras")
+    assert main(["export", str(tmp_path / "tiny.keras"), "-f", "savedmodel"]) == 0
+    assert "as savedmodel to" in capsys.readouterr().out
+    images = np.random.default_rng(1).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
+    got = run_exported(tmp_path / "tiny_saved_model", images)
+    np.testing.assert_allclose(got, np.asarray(model(images)), atol=1e-5)
+
+
+def test_export_bad_input(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "absent"), "--format", "tflite"]) == 2
+    assert "dermnet export: error: RUN: " in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--format", "tflite"]) == 2
+    assert "has no model.keras" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["export", str(tmp_path), "--format", "pb"])
+    assert info.value.code == 2
+    assert "invalid choice: 'pb'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tf2onnx") is not None, reason="tf2onnx installed")
+def test_export_onnx_without_tf2onnx_says_how_to_install(tmp_path, capsys):
+    (tmp_path / "model.keras").write_bytes(b"")  # not read: the check comes first
+    assert main(["export", str(tmp_path), "--format", "onnx"]) == 1
+    assert 'pip install "dermnet[onnx]"' in capsys.readouterr().err

@@ -28,7 +28,7 @@ from typing import Any
 
 from dermnet._core.errors import DermnetError, OptionalDependencyError, UnknownNameError
 from dermnet._core.progress import Progress, write_line
-from dermnet._core.quiet_import import import_tensorflow_quietly
+from dermnet._core.quiet_import import hide_native_stderr, import_tensorflow_quietly
 from dermnet._version import __version__
 
 __all__ = ["main"]
@@ -783,9 +783,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     model_path, output = _export_paths(args)
     model = load_model(model_path, compile=False)
-    result = export_model(
-        model, output, format=_EXPORT_FORMATS[args.format], check=not args.no_check
-    )
+    # The TFLite converter and interpreter write C++ lines ("Created TensorFlow Lite
+    # XNNPACK delegate"): shown with --verbose, or when the export fails.
+    with hide_native_stderr(verbose=getattr(args, "verbose", False)):
+        result = export_model(
+            model, output, format=_EXPORT_FORMATS[args.format], check=not args.no_check
+        )
     checked = (
         "not checked"
         if result.max_abs_diff is None

@@ -4,7 +4,7 @@ Importing TensorFlow and listing its devices prints lines from C++ (oneDNN, the 
 stubs, ``cuInit`` errors on a machine without a GPU) and absl's "All log messages before
 absl::InitializeLog()" warning. ``TF_CPP_MIN_LOG_LEVEL`` hides only some of them, so
 `import_tensorflow_quietly` sends file descriptor 2 to a temporary file while TensorFlow
-starts, then restores it; with ``verbose=True`` it replays what was captured.
+starts, then restores it (`hide_native_stderr` does the same around any block).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["captured_stderr_fd", "import_tensorflow_quietly"]
+__all__ = ["captured_stderr_fd", "hide_native_stderr", "import_tensorflow_quietly"]
 
 
 @contextlib.contextmanager
@@ -40,6 +40,23 @@ def captured_stderr_fd() -> Iterator[list[bytes]]:
             captured.append(sink.read())
 
 
+@contextlib.contextmanager
+def hide_native_stderr(*, verbose: bool = False) -> Iterator[None]:
+    """Hide what is written to file descriptor 2 inside the block (TensorFlow's C++
+    lines), unless ``verbose``; if the block raises, the hidden lines are written to
+    standard error after all, since they may explain the failure."""
+    if verbose:
+        yield
+        return
+    captured: list[bytes] = []
+    try:
+        with captured_stderr_fd() as captured:
+            yield
+    except BaseException:
+        _replay(captured)
+        raise
+
+
 def _set_python_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.ERROR
     logging.getLogger("tensorflow").setLevel(level)
@@ -54,33 +71,28 @@ def import_tensorflow_quietly(*, verbose: bool = False) -> ModuleType:
 
     Only the first call (the one that imports TensorFlow) does anything; later calls
     return the module. Without ``verbose``, ``TF_CPP_MIN_LOG_LEVEL`` defaults to
-    ``"2"`` (warnings and information hidden for the rest of the process too) and
+    ``"3"`` (TensorFlow's C++ messages hidden for the rest of the process too, such as
+    the harmless "NodeDef mentions attribute ..." errors of tf.data; real failures still
+    raise Python exceptions; an explicit setting is kept) and
     TensorFlow's and absl's Python loggers show errors only. If the import fails, the
     captured lines are written to standard error whatever ``verbose`` says, since they
     explain the failure.
 
     Args:
-        verbose: replay the captured lines on standard error and keep the loggers at
-            their informative levels.
+        verbose: let the lines through, and keep the loggers at their informative
+            levels.
 
     Returns:
         The ``tensorflow`` module.
     """
     if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:  # already started: its lines were shown or not then
         return sys.modules["tensorflow"]
-    captured: list[bytes] = []
-    try:
-        with captured_stderr_fd() as captured:
-            import tensorflow as tf
+    with hide_native_stderr(verbose=verbose):
+        import tensorflow as tf
 
-            tf.config.list_physical_devices()  # the CUDA probe (cuInit) logs here
-    except BaseException:
-        _replay(captured)  # the lines that explain why the import failed
-        raise
-    if verbose:
-        _replay(captured)
+        tf.config.list_physical_devices()  # the CUDA probe (cuInit) logs here
     _set_python_logging(verbose)
     return tf
 
