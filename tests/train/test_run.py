@@ -9,7 +9,14 @@ import pytest
 
 from dermnet import DataError, MissingFileError, ParameterError, UnknownNameError
 from dermnet.data import sample_path
-from dermnet.train import RunConfig, RunFolder, evaluate_run, predict_run, train_run
+from dermnet.train import (
+    RunConfig,
+    RunFolder,
+    evaluate_run,
+    explain_run,
+    predict_run,
+    train_run,
+)
 
 CONFIG = RunConfig(sample="malaria", model="simple_cnn", image_size=32, epochs=1, batch_size=32)
 
@@ -161,20 +168,30 @@ def test_image_metadata_run_predicts_files_with_or_without_metadata(tmp_path):
     assert not np.allclose(unknown.filter(like="p_").to_numpy(), expected, atol=1e-6)
 
 
-def test_predict_and_evaluate_feed_the_model_identical_pixels(run):
-    folder, _, _ = run
+def test_predict_explain_and_evaluate_agree_on_pixels_and_probabilities(tmp_path):
+    """One run, the same files: the three commands feed the model identical pixels and
+    report identical probabilities (with the run's TTA and logit adjustment)."""
     from dermnet.data import load_images
 
-    folder_run = RunFolder(folder)
+    config = RunConfig(
+        sample="malaria", image_size=40, epochs=1, tta="dihedral", logit_adjustment=1.0
+    )
+    train_run(config, tmp_path / "run", log=lambda _line: None)
+    folder_run = RunFolder(tmp_path / "run")
     test = folder_run.records("test")
     files = [str(p) for p in test.paths]
     from_split, _ = folder_run.read_records(test)
-    from_files = load_images(files, folder_run.data_config)
-    assert np.array_equal(from_split, from_files)
-    model = folder_run.load_model()
-    table = predict_run(folder, files)
-    scores = folder_run.score(model, from_split)
-    assert np.abs(table.filter(like="p_").to_numpy() - scores).max() <= 1e-6
+    assert np.array_equal(from_split, load_images(files, folder_run.data_config))
+    report = evaluate_run(tmp_path / "run", write=False, n_bootstrap=0)
+    predicted = predict_run(tmp_path / "run", files).filter(like="p_").to_numpy()
+    explained = explain_run(tmp_path / "run", files, tmp_path / "explain")
+    assert np.abs(predicted - np.asarray(report.y_score)).max() <= 1e-6
+    for row, probabilities in zip(explained, predicted, strict=True):
+        assert abs(row["probability"] - probabilities.max()) <= 1e-6
+        assert row["predicted"] == folder_run.classes[int(probabilities.argmax())]
+    # TTA and logit adjustment are applied: the raw model gives other numbers
+    raw = folder_run.load_model().predict(from_split, verbose=0)
+    assert np.abs(raw - predicted).max() > 1e-4
 
 
 def test_a_run_folder_from_a_newer_dermnet_is_refused(run, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +136,8 @@ def write_explanations(
     class_index: int | None = None,
     alpha: float = 0.4,
     data_config: DataConfig | None = None,
+    metadata: np.ndarray | None = None,
+    scorer: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Explain image files and write ``<name>_<method>.png`` overlays, ``explanations.json``
@@ -156,6 +158,11 @@ def write_explanations(
             with `dermnet.data.load_images`, so the model sees the pixels that
             `dermnet.data.make_dataset` gives it with the same config. Its size must be
             the model's input size. ``None``: ``DataConfig(model input size)``.
+        metadata: for an image+metadata model, the encoded metadata ``(n, d)`` of the
+            files, held fixed while the image is explained (CAM methods only).
+        scorer: ``scorer(images, metadata) -> probabilities`` giving the probabilities
+            to report and the predicted class (e.g. a run's scorer with test-time
+            augmentation and logit adjustment); ``None``: the model's own output.
         **options: passed to the explainer (``target_layer``, ``num_samples``, ...).
 
     Returns:
@@ -180,10 +187,15 @@ def write_explanations(
         model, found = load_explained_model(model)
         class_names = class_names if class_names is not None else found
     inputs = ModelInputs(model, where)
-    if inputs.extra_keys:
+    if inputs.extra_keys and (metadata is None or method in ("lime", "shap")):
         raise ParameterError(
             f"{where} explains image files, but this model also needs {inputs.extra_keys}; "
-            "use the explainers from Python with a dict of inputs."
+            + (
+                f"method {method!r} explains image-only models: use a CAM method."
+                if metadata is not None
+                else "give metadata=... (a run folder does this), or use the explainers "
+                "from Python with a dict of inputs."
+            )
         )
     h, w, c = inputs.image_shape
     if h is None or w is None:
@@ -197,9 +209,19 @@ def write_explanations(
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     if len(names) != k:
         raise fail("class_names", where, f"{k} names (one per model output)", len(names))
-    probs = predictor(model, where=where)(array)
+    fed: Any = array
+    if inputs.extra_keys:
+        fed = {"image": array, inputs.extra_keys[0]: np.asarray(metadata, np.float32)}
+    if scorer is not None:
+        probs = np.asarray(scorer(array, metadata), np.float32)
+    else:
+        probs = predictor(model, where=where)(fed)
     explainer = get_explainer(method, model, **options)
-    heatmaps = np.asarray(explainer(array, class_index), np.float32)
+    if class_index is None and scorer is not None and method not in ("lime", "shap"):
+        # explain the class the reported probabilities predict
+        heatmaps = np.asarray(explainer(fed, [int(i) for i in probs.argmax(1)]), np.float32)
+    else:
+        heatmaps = np.asarray(explainer(fed, class_index), np.float32)
     explained = probs.argmax(1) if class_index is None else np.full(len(array), class_index)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from dermnet.train.callbacks import EpochLogger, HistoryPlot
     from dermnet.train.demo import run_demo
     from dermnet.train.recipes import FineTuneResult, fine_tune
-    from dermnet.train.run import evaluate_run, predict_run, train_run
+    from dermnet.train.run import evaluate_run, explain_run, predict_run, train_run
     from dermnet.train.run_config import (
         RunConfig,
         get_recipe,
@@ -33,6 +33,7 @@ __all__ = [
     "RunFolder",
     "WarmupCosine",
     "evaluate_run",
+    "explain_run",
     "fine_tune",
     "fit",
     "get_recipe",

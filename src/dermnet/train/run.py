@@ -26,7 +26,7 @@ from dermnet._core.validation import check_int, check_option, fail
 from dermnet.train.run_config import RunConfig
 from dermnet.train.run_folder import SCHEMA_VERSION, RunFolder, read_json, write_json
 
-__all__ = ["RunConfig", "evaluate_run", "predict_run", "train_run"]
+__all__ = ["RunConfig", "evaluate_run", "explain_run", "predict_run", "train_run"]
 
 
 def _versions() -> dict[str, str]:
@@ -577,3 +577,59 @@ def predict_run(
 def read_run_info(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """``config.json`` of a run folder, as a dict (for tools that only need facts)."""
     return read_json(Path(run_dir) / "config.json", "run config")
+
+
+def explain_run(
+    run_dir: str | os.PathLike[str],
+    images: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    method: str = "gradcam",
+    model_file: str = "model.keras",
+    class_index: int | None = None,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Explain image files with a run's model: overlays, ``explanations.json``, ``index.html``.
+
+    The files are read with the run's data config and the reported probabilities come
+    from `RunFolder.score` (the run's test-time augmentation and logit adjustment), so
+    they equal what `predict_run` gives for the same files.
+
+    Args:
+        run_dir: a run folder.
+        images: image files and/or folders (searched recursively).
+        output: the output folder.
+        method: an explanation method (`dermnet.explain.list_methods`).
+        model_file: the model in the folder.
+        class_index: the class to explain; ``None``: each image's predicted class.
+        metadata: for a metadata run, as in `predict_run`.
+        **options: passed to `dermnet.explain.write_explanations`.
+
+    Returns:
+        One dict per image (see `dermnet.explain.write_explanations`).
+    """
+    from dermnet.explain import write_explanations
+
+    folder = RunFolder(run_dir)
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    paths = _image_paths(images)
+    model = folder.load_model(model_file)
+    _, encoded = folder.read_files(paths, metadata=metadata)
+
+    def scorer(array: np.ndarray, meta: Any) -> np.ndarray:
+        return folder.score(model, array, meta)
+
+    return write_explanations(
+        model,
+        paths,
+        output,
+        method=method,
+        class_names=folder.classes,
+        class_index=class_index,
+        data_config=folder.data_config,
+        metadata=encoded,
+        scorer=scorer,
+        **options,
+    )
