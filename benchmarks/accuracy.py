@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for recipe in args.recipes:
         overrides = {"dataset": "ham10000", "root": str(args.root), "seed": args.seed}
         if args.quick:
-            overrides.update(epochs=1, max_images=1000, early_stopping=None)
+            overrides.update(epochs=1, max_images=1000, early_stopping=None, warmup_epochs=0.0)
         config = load_run_config(recipe=recipe, overrides=overrides)
         folder = args.output / recipe
         if folder.exists():

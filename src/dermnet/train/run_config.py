@@ -197,6 +197,12 @@ class RunConfig(ConfigMixin):
                 f"The 'keep' field of {where} is 'best', which needs validation images; set "
                 "'val_size' above 0 or 'keep' to 'last'."
             )
+        if self.warmup_epochs >= self.epochs:
+            raise ParameterError(
+                f"The 'warmup_epochs' field of {where} must be below 'epochs' (warm-up must "
+                f"leave epochs to train). Got warmup_epochs={self.warmup_epochs:g}, "
+                f"epochs={self.epochs}."
+            )
         if self.label_smoothing and self.loss != "crossentropy":
             raise ParameterError(
                 f"The 'label_smoothing' field of {where} applies to loss 'crossentropy' only. "
