@@ -162,9 +162,11 @@ def test_another_exception_is_one_line_with_a_hint_and_verbose_shows_the_traceba
             "--lr must be > 0. Got 0 instead.",
         ),
         (
-            "choose another with --positive-class on the command line, positive_class= ",
-            "choose another with --positive-class on the command line, --positive-class  ",
+            "The 'dropout' field of RunConfig must be < 1. Got 1.5.",
+            "--dropout must be < 1. Got 1.5.",
         ),
+        ("Pass positive_class='mel'.", "Pass --positive-class 'mel'."),
+        ("with --positive-class on the command line, positive_class= in Python", None),
         ("Resume it with resume=True.", "Resume it with --resume."),
         # other callers' parameters are not command-line options: unchanged
         ("The 'alpha' parameter of overlay must be in [0, 1].", None),

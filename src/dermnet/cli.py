@@ -606,7 +606,13 @@ def _check_evaluate(args: argparse.Namespace) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from dermnet.train.run import evaluate_run
 
-    report = evaluate_run(args.run_dir, args.split, model_file=args.model_file)
+    counter = _ProgressCounter("evaluate", enabled=True)
+    try:
+        report = evaluate_run(
+            args.run_dir, args.split, model_file=args.model_file, progress=counter
+        )
+    finally:
+        counter.close()
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
     return 0
 
@@ -862,17 +868,20 @@ _FUNCTIONS_BEHIND_THE_CLI = (
 def cli_message(text: str) -> str:
     """Rewrite a library error message in the command line's terms.
 
-    ``"The 'image_size' parameter of RunConfig must be ..."`` becomes ``"--image-size
-    must be ..."``; ``positive_class=`` becomes ``--positive-class``; ``resume=True``
-    becomes ``--resume``.
+    ``"The 'image_size' parameter (or field) of RunConfig must be ..."`` becomes
+    ``"--image-size must be ..."``; ``positive_class=`` becomes ``--positive-class``
+    (unless the message says it is the Python spelling); ``resume=True`` becomes
+    ``--resume``.
     """
 
     def flag(match: re.Match[str]) -> str:
         name = match.group(1)
         return _CLI_SPELLING.get(name, "--" + name.replace("_", "-"))
 
-    text = re.sub(rf"The '(\w+)' parameter of (?:{_FUNCTIONS_BEHIND_THE_CLI})\b", flag, text)
-    text = re.sub(r"\bpositive_class=", "--positive-class ", text)
+    text = re.sub(
+        rf"The '(\w+)' (?:parameter|field) of (?:{_FUNCTIONS_BEHIND_THE_CLI})\b", flag, text
+    )
+    text = re.sub(r"\bpositive_class=(?! in Python)", "--positive-class ", text)
     text = re.sub(r"\bresume=True\b", "--resume", text)
     return text
 
