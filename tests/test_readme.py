@@ -12,6 +12,10 @@ def test_readme_quickstart_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+    from PIL import Image
+
+    with Image.open(tmp_path / "gradcam_overlay.png") as saved:  # the file the reader opens
+        assert saved.size == (64, 64)
 
 
 def test_readme_shows_both_commands():
