@@ -298,3 +298,14 @@ def test_export_onnx_without_tf2onnx_says_how_to_install(tmp_path, capsys):
     (tmp_path / "model.keras").write_bytes(b"")  # not read: the check comes first
     assert main(["export", str(tmp_path), "--format", "onnx"]) == 1
     assert 'pip install "dermnet[onnx]"' in capsys.readouterr().err
+
+
+def test_resumed_runs_show_images_per_second_with_the_run_batch_size(tmp_path):
+    from dermnet.cli import _run_batch_size
+
+    (tmp_path / "config.json").write_text(json.dumps({"run": {"config": {"batch_size": 16}}}))
+    assert _run_batch_size(str(tmp_path)) == 16
+    (tmp_path / "config.json").write_text(json.dumps({"run": {"batch_size": 8}}))
+    assert _run_batch_size(str(tmp_path)) == 8
+    (tmp_path / "config.json").write_text("{not json")
+    assert _run_batch_size(str(tmp_path)) is None  # the bar then counts batches per second

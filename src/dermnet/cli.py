@@ -542,15 +542,34 @@ def _check_train(args: argparse.Namespace) -> None:
         )
 
 
+def _run_batch_size(run_dir: str) -> int | None:
+    """The batch size a run folder trains with (``None`` when it cannot be read)."""
+    try:
+        run = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))["run"]
+        size = run.get("config", run).get("batch_size")  # {"config": {...}} or flat
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    return size if isinstance(size, int) and size > 0 else None
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from dermnet.train.callbacks import ProgressBar
     from dermnet.train.run import RunConfig, train_run
 
     log = _log(args.quiet)
-    callbacks = [] if args.quiet else [ProgressBar(batch_size=args.batch_size, summary=False)]
+
+    def progress(batch_size: int | None) -> list[Any]:
+        # The epoch lines come from ``log``; the bar shows images/s when the batch is known.
+        return [] if args.quiet else [ProgressBar(batch_size=batch_size, summary=False)]
+
     if args.resume is not None:
         summary = train_run(
-            None, args.resume, resume=True, epochs=args.epochs, log=log, callbacks=callbacks
+            None,
+            args.resume,
+            resume=True,
+            epochs=args.epochs,
+            log=log,
+            callbacks=progress(_run_batch_size(args.resume)),
         )
     else:
         weights = None if args.weights in (None, "none", "None") else args.weights
@@ -578,7 +597,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             cache=args.cache,
         )
         output = args.output or os.path.join("runs", args.model)
-        summary = train_run(config, output, log=log, callbacks=callbacks)
+        summary = train_run(config, output, log=log, callbacks=progress(config.batch_size))
     if args.quiet:
         print(json.dumps(summary))
     return 0
