@@ -72,7 +72,11 @@ def test_bad_arguments_are_rejected_before_tensorflow_is_imported(tmp_path):
         (["train", "--model", "resnet", "--sample", "ham10000"], 2, "Did you mean 'resnet50'"),
         (["train", "--dataset", "ham1000", "--root", "."], 2, "Did you mean 'ham10000'"),
         (["train", "--dataset", "ham10000", "--root", str(tmp_path / "no")], 2, "--root:"),
-        (["train", "--sample", "malaria", "--epochs", "0"], 2, "--epochs: must be a positive"),
+        (
+            ["train", "--sample", "malaria", "--epochs", "0"],
+            2,
+            "argument --epochs: must be >= 1. Got 0.",
+        ),
         (["train"], 2, "give --dataset NAME --root DIR, or --sample NAME"),
         (["predict", str(tmp_path / "missing_dir"), "x.jpg"], 2, "RUN_DIR: the folder"),
         (["predict", str(tmp_path), str(image)], 2, "is not a run folder"),

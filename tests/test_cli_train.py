@@ -41,7 +41,7 @@ def test_predict_writes_a_csv(run_dir, tmp_path, capsys):
     folder = sample_path("malaria") / "Uninfected"
     assert main(["predict", str(run_dir), str(folder), "--output", str(csv)]) == 0
     lines = csv.read_text().strip().splitlines()
-    assert lines[0] == "image_path,prediction,confidence,p_Parasitized,p_Uninfected"
+    assert lines[0] == "image,prediction,probability,low_confidence,p_Parasitized,p_Uninfected"
     assert len(lines) == 101
 
 
@@ -64,4 +64,51 @@ def test_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--sample", "malaria", "--val-size", "1.5"])
     assert info.value.code == 2
-    assert "--val-size: must be a number in [0, 1)" in capsys.readouterr().err
+    assert "argument --val-size: must be >= 0.0 and < 1.0. Got 1.5." in capsys.readouterr().err
+
+
+def test_recipes_are_listed_and_shown_as_run_files(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    for name in ("baseline_cnn", "cpu_best", "efficientnet_imagenet"):
+        assert any(line.startswith(name + " ") for line in out.splitlines()), name
+    assert main(["recipes", "--show", "cpu_best"]) == 0
+    assert 'augment = "dihedral"' in capsys.readouterr().out
+    assert main(["recipes", "--show", "cpu_bst"]) == 2
+    assert "did you mean 'cpu_best'" in capsys.readouterr().err
+
+
+def test_train_from_a_recipe_and_a_run_file_with_flags_on_top(tmp_path, capsys):
+    file = tmp_path / "run.toml"
+    file.write_text('recipe = "demo"\nimage_size = 32\nepochs = 3\nmax_images = 120\n')
+    out = tmp_path / "run"
+    argv = ["train", "--config", str(file), "--epochs", "1", "--tta", "flips", "-o", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())["run"]["config"]
+    assert config["recipe"] == "demo"  # from the file's recipe
+    assert config["preprocessing"] == "color_constancy"  # from the recipe
+    assert config["image_size"] == 32  # from the file
+    assert config["epochs"] == 1  # the flag wins
+    assert config["tta"] == "flips"
+    assert "balanced accuracy" in printed  # the summary table, with intervals
+    assert "[" in printed
+    assert (out / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('sample = "malaria"\nepoch = 2\n', "unknown field 'epoch'; did you mean 'epochs'?"),
+        ('sample = "malaria"\nepochs = "2"\n', "field 'epochs' must be an integer"),
+        ('recipe = "fast"\n', "Unknown recipe 'fast'"),
+    ],
+)
+def test_a_bad_run_file_is_named_with_its_field(tmp_path, capsys, text, message):
+    file = tmp_path / "bad.toml"
+    file.write_text(text)
+    assert main(["train", "--config", str(file), "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()

@@ -403,8 +403,11 @@ def _check_explain(args: argparse.Namespace) -> None:
             raise UsageError(f"--model: the folder {model} has no model.keras")
     elif model.suffix != ".keras":
         raise UsageError(f"--model: expected a .keras file or a run folder, got {model}")
+    run_folder = model.is_dir() and (model / "config.json").is_file()
     for image in args.images:
         path = Path(image)
+        if run_folder and path.is_dir():
+            continue  # a run explains folders of images too
         if not path.is_file():
             what = "is a folder, not an image file" if path.is_dir() else "does not exist"
             raise UsageError(f"IMAGE: {path} {what}")
@@ -420,14 +423,28 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         options.update(max_evals=args.max_evals, seed=args.seed)
     elif args.layer is not None:
         options["target_layer"] = args.layer
-    records = write_explanations(
-        args.model,
-        args.images,
-        args.output,
-        method=args.method,
-        class_index=args.class_index,
-        **options,
-    )
+    model = Path(args.model)
+    if model.is_dir() and (model / "config.json").is_file():
+        from dermnet.train.run import explain_run
+
+        # the run's data config, TTA and logit adjustment: the probabilities of predict
+        records = explain_run(
+            model,
+            args.images,
+            args.output,
+            method=args.method,
+            class_index=args.class_index,
+            **options,
+        )
+    else:
+        records = write_explanations(
+            args.model,
+            args.images,
+            args.output,
+            method=args.method,
+            class_index=args.class_index,
+            **options,
+        )
     for r in records:
         print(
             f"{r['file']}: predicted {r['predicted']} ({r['probability']:.3f}), "
@@ -438,108 +455,171 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 # -- train / evaluate / predict --------------------------------------------------------------
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
-    return value
+#: Command-line spellings of run-config fields that differ from ``--field-name``.
+_FIELD_FLAGS = {"learning_rate": ("--lr", "--learning-rate"), "lr_schedule": ("--schedule",)}
+#: Fields the command line sets through other options (or not at all).
+_NOT_FLAGS = ("recipe",)
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {value}")
-    return value
+def _field_type(field: Any) -> Callable[[str], Any]:
+    """An argparse ``type`` for a `RunConfig` field, checked by the field's own constraint."""
+    from dermnet._core.errors import ParameterError
+    from dermnet.train.run_config import _check_field, _kinds
+
+    base, optional = _kinds(field)
+
+    def convert(text: str) -> Any:
+        if optional and text.lower() == "none":
+            return None
+        try:
+            value: Any = {"int": int, "float": float, "str": str}[base](text)
+        except ValueError:
+            word = {"int": "an integer", "float": "a number"}[base]
+            raise argparse.ArgumentTypeError(f"must be {word}, got {text!r}") from None
+        try:
+            _check_field(field, value, "dermnet train")
+        except ParameterError as exc:
+            message = str(exc).split(" must be ", 1)[-1]
+            raise argparse.ArgumentTypeError(f"must be {message}") from None
+        return value
+
+    convert.__name__ = base  # argparse names the type in its messages
+    return convert
+
+
+def _add_field_options(p: argparse.ArgumentParser) -> None:
+    """One option per `RunConfig` field, built from the field's declaration.
+
+    Defaults are suppressed: only the options a user gives override the recipe and the run
+    file.
+    """
+    import dataclasses
+
+    from dermnet.train.run_config import RunConfig, _kinds
+
+    data = p.add_mutually_exclusive_group()
+    for field in dataclasses.fields(RunConfig):
+        if field.name in _NOT_FLAGS:
+            continue
+        flags = _FIELD_FLAGS.get(field.name, ("--" + field.name.replace("_", "-"),))
+        meta = field.metadata
+        default = "none" if field.default is None else field.default
+        help_text = f"{meta['help']} (default: {default})"
+        where = data if field.name in ("dataset", "sample") else p
+        base = _kinds(field)[0]
+        kwargs: dict[str, Any] = {"dest": field.name, "default": argparse.SUPPRESS}
+        if base == "bool":
+            where.add_argument(
+                *flags, action=argparse.BooleanOptionalAction, help=help_text, **kwargs
+            )
+            continue
+        if meta.get("choices") is not None:
+            kwargs["choices"] = meta["choices"]
+        else:
+            kwargs["type"] = _field_type(field)
+            kwargs["metavar"] = {"int": "N", "float": "X", "str": field.name.upper()}[base]
+        where.add_argument(*flags, help=help_text, **kwargs)
 
 
 def _add_train(sub: Any) -> None:
     p = sub.add_parser(
         "train",
-        help="train a model on a dataset and write a run folder (resumable)",
-        description="Train a registered model on a registered dataset (or a bundled sample), "
-        "split by lesion/patient, with balanced class weights, a best-model checkpoint, CSV "
-        "history and curves; then evaluate it on the test split. The run folder (--output) "
-        "holds config.json, split.csv, model.keras, last.keras, history.csv, history.png and "
-        "metrics.json. --resume continues an interrupted run.",
+        help="train a model from a recipe, a run file or options; write a run folder",
+        description="Train a model and write a run folder (--output): config.json, split.csv, "
+        "model.keras, last.keras, history, TensorBoard logs, then the evaluation on the test "
+        "split: metrics.json, metrics.md, report.html and model_card.md. Settings come from "
+        "a built-in --recipe (dermnet recipes lists them), then a TOML --config file, then "
+        "the options below, each overriding the one before. --resume continues an "
+        "interrupted run.",
     )
-    data = p.add_mutually_exclusive_group()
-    data.add_argument("--dataset", help="registered dataset name (see dermnet info)")
-    data.add_argument("--sample", help="a bundled sample instead: ham10000 or malaria")
-    p.add_argument("--root", help="the dataset's folder (with --dataset)")
-    p.add_argument("--model", default="simple_cnn", help="model name (default: %(default)s)")
-    p.add_argument("--weights", default=None, help="none (default), imagenet, or a weights file")
-    p.add_argument("--image-size", type=_positive_int, default=None, help="input size in pixels")
-    p.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="default: 10")
-    p.add_argument("--lr", type=_positive_float, default=1e-3, help="default: %(default)s")
+    p.add_argument("--recipe", metavar="NAME", help="start from this built-in recipe")
+    p.add_argument("--config", metavar="FILE", help="a TOML run file (field = value lines)")
     p.add_argument(
-        "--schedule",
-        choices=("constant", "cosine", "plateau"),
-        default="constant",
-        help="learning-rate schedule (default: %(default)s)",
+        "--output", "-o", default=None, help="run folder (default: runs/<recipe or model>)"
     )
-    p.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up epochs")
-    p.add_argument("--early-stopping", type=_positive_int, default=None, help="patience")
-    p.add_argument("--dropout", type=_fraction, default=0.2, help="default: %(default)s")
-    p.add_argument(
-        "--class-weights", choices=("balanced", "none"), default="balanced", help="loss weights"
-    )
-    p.add_argument("--test-size", type=_fraction, default=0.2, help="default: %(default)s")
-    p.add_argument("--val-size", type=_fraction, default=0.15, help="default: %(default)s")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--metadata", action="store_true", help="also use patient metadata")
-    p.add_argument(
-        "--binary-output", choices=("softmax", "sigmoid"), default="softmax", help="2 classes"
-    )
-    p.add_argument("--mixed-precision", action="store_true", help="mixed-precision training")
-    p.add_argument("--cache", action="store_true", help="keep decoded images in memory")
-    p.add_argument("--output", "-o", default=None, help="run folder (default: runs/<model>)")
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue this run")
-    p.add_argument("--quiet", "-q", action="store_true", help="no per-epoch lines")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    _add_field_options(p)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The run-config fields given on the command line."""
+    from dermnet.train.run_config import RunConfig
+
+    names = [n for n in RunConfig.field_names() if n not in _NOT_FLAGS]
+    given = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    if given.get("dataset") is not None:
+        given["sample"] = None  # --dataset replaces a recipe's bundled sample
+    if given.get("sample") is not None:
+        given.update(dataset=None, root=None)
+    if given.get("weights") in ("none", "None"):
+        given["weights"] = None
+    return given
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    """The validated run config of ``dermnet train`` (no TensorFlow), or a `UsageError`."""
+    from dermnet._core.errors import MissingFileError, ParameterError
+    from dermnet.train.run_config import list_recipes, load_run_config
+
+    if args.recipe is not None and args.recipe not in list_recipes():
+        _check_recipe(args.recipe, "--recipe")
+    overrides = _overrides(args)
+    try:
+        config = load_run_config(args.config, recipe=args.recipe, overrides=overrides)
+    except MissingFileError as exc:
+        raise UsageError(f"--config: {exc}") from None
+    except UnknownNameError as exc:
+        raise UsageError(f"--model: {exc}") from None
+    except ParameterError as exc:
+        message = cli_message(str(exc))
+        if "needs either 'dataset'" in message:
+            message = "give --dataset NAME --root DIR, or --sample NAME (or a --recipe/--config)"
+        elif "needs the 'root' folder" in message:
+            message = f"--root DIR is required with --dataset {overrides.get('dataset')}"
+        raise UsageError(message) from None
+    return config
+
+
+def _check_recipe(name: str, option: str) -> None:
+    """A `UsageError` naming ``option`` when no built-in recipe is called ``name``."""
+    from dermnet._core.errors import ParameterError
+    from dermnet.train.run_config import get_recipe
+
+    try:
+        get_recipe(name)
+    except ParameterError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _check_train(args: argparse.Namespace) -> None:
-    from dermnet.models.registry import MODELS, list_models
-
     if args.resume is not None:
         _run_folder(args.resume, "--resume")
         return
-    if args.dataset is None and args.sample is None:
-        raise UsageError("give --dataset NAME --root DIR, or --sample NAME")
-    if args.dataset is not None:
+    config = _train_config(args)
+    if config.dataset is not None:
         from dermnet.data.loaders import DATASETS, list_datasets
 
         list_datasets()  # registers every built-in loader
-        _known(lambda: DATASETS.get(args.dataset, where="--dataset"), "--dataset")
-        if args.root is None:
-            raise UsageError(f"--root DIR is required with --dataset {args.dataset}")
-        _existing_path(args.root, "--root")
+        _known(lambda: DATASETS.get(config.dataset, where="--dataset"), "--dataset")
+        _existing_path(config.root, "--root")
     else:
         from dermnet._core.registry import look_up_option
         from dermnet.data.samples import SAMPLES
 
-        if args.root is not None:
-            raise UsageError("--root goes with --dataset; a --sample is bundled")
         _known(
-            lambda: look_up_option(args.sample, SAMPLES, param="--sample", where="dermnet train"),
+            lambda: look_up_option(config.sample, SAMPLES, param="--sample", where="dermnet train"),
             "--sample",
         )
-    list_models()  # fills the registry
-    _known(lambda: MODELS.get(args.model, where="--model"), "--model")
-    if args.weights not in (None, "none", "None", "imagenet"):
-        _existing_path(args.weights, "--weights")
-    output = Path(args.output or os.path.join("runs", args.model))
+    if config.weights not in (None, "imagenet"):
+        _existing_path(config.weights, "--weights")
+    output = Path(args.output or os.path.join("runs", config.recipe or config.model))
     if (output / "config.json").exists():
         raise UsageError(
             f"--output: {output} already holds a training run; continue it with "
             f"dermnet train --resume {output}, or choose another --output folder"
         )
+    args.run_config = config
 
 
 def _run_batch_size(run_dir: str) -> int | None:
@@ -554,7 +634,7 @@ def _run_batch_size(run_dir: str) -> int | None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from dermnet.train.callbacks import ProgressBar
-    from dermnet.train.run import RunConfig, train_run
+    from dermnet.train.run import train_run
 
     log = _log(args.quiet)
 
@@ -563,44 +643,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return [] if args.quiet else [ProgressBar(batch_size=batch_size, summary=False)]
 
     if args.resume is not None:
+        epochs = getattr(args, "epochs", None)
         summary = train_run(
             None,
             args.resume,
             resume=True,
-            epochs=args.epochs,
+            epochs=epochs,
             log=log,
             callbacks=progress(_run_batch_size(args.resume)),
         )
+        output = args.resume
     else:
-        weights = None if args.weights in (None, "none", "None") else args.weights
-        config = RunConfig(
-            model=args.model,
-            dataset=args.dataset,
-            root=args.root,
-            sample=args.sample,
-            weights=weights,
-            image_size=args.image_size,
-            batch_size=args.batch_size,
-            epochs=args.epochs or 10,
-            learning_rate=args.lr,
-            lr_schedule=args.schedule,
-            warmup_epochs=args.warmup_epochs,
-            early_stopping=args.early_stopping,
-            dropout=args.dropout,
-            class_weights=args.class_weights,
-            test_size=args.test_size,
-            val_size=args.val_size,
-            seed=args.seed,
-            metadata=args.metadata,
-            binary_output=args.binary_output,
-            mixed_precision=args.mixed_precision,
-            cache=args.cache,
-        )
-        output = args.output or os.path.join("runs", args.model)
+        config = args.run_config if hasattr(args, "run_config") else _train_config(args)
+        output = args.output or os.path.join("runs", config.recipe or config.model)
         summary = train_run(config, output, log=log, callbacks=progress(config.batch_size))
     if args.quiet:
         print(json.dumps(summary))
+    else:
+        _print_report_summary(Path(output), "test")
     return 0
+
+
+def _print_report_summary(run: Path, split: str) -> None:
+    """Print the evaluation's compact table (95% intervals) and where the rest is."""
+    suffix = "" if split == "test" else f"_{split}"
+    table = run / f"summary{suffix}.txt"
+    if table.is_file():
+        print(table.read_text(encoding="utf-8").rstrip())
+    print(f"Full report: {run / f'metrics{suffix}.md'}; page: {run / f'report{suffix}.html'}")
 
 
 def _add_evaluate(sub: Any) -> None:
@@ -614,6 +684,13 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--split", choices=("test", "val"), default="test", help="default: test")
     p.add_argument("--model-file", default="model.keras", help="model.keras or last.keras")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--positive-class",
+        default=None,
+        metavar="CLASS",
+        help="the class of interest for sensitivity at fixed specificity (default: mel, "
+        "malignant, ... when present)",
+    )
 
 
 def _check_evaluate(args: argparse.Namespace) -> None:
@@ -628,11 +705,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     counter = _ProgressCounter("evaluate", enabled=True)
     try:
         report = evaluate_run(
-            args.run_dir, args.split, model_file=args.model_file, progress=counter
+            args.run_dir,
+            args.split,
+            model_file=args.model_file,
+            progress=counter,
+            positive_class=args.positive_class,
         )
     finally:
         counter.close()
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report_summary(Path(args.run_dir), args.split)
     return 0
 
 
@@ -826,6 +910,35 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- recipes --------------------------------------------------------------------------------
+def _add_recipes(sub: Any) -> None:
+    p = sub.add_parser(
+        "recipes",
+        help="list the built-in training recipes (dermnet train --recipe NAME)",
+        description="List the built-in recipes with one line each; --show NAME prints a "
+        "recipe as a TOML run file to copy and edit (dermnet train --config FILE).",
+    )
+    p.add_argument("--show", metavar="NAME", default=None, help="print this recipe as TOML")
+
+
+def _check_recipes(args: argparse.Namespace) -> None:
+    if args.show is not None:
+        _check_recipe(args.show, "--show")
+
+
+def _cmd_recipes(args: argparse.Namespace) -> int:
+    from dermnet.train.run_config import get_recipe, list_recipes, recipe_summary
+
+    if args.show is not None:
+        print(get_recipe(args.show).to_toml(), end="")
+        return 0
+    names = list_recipes()
+    width = max(len(n) for n in names)
+    for name in names:
+        print(f"{name:<{width}}  {recipe_summary(name)}")
+    return 0
+
+
 _COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]] = {
     "demo": (_add_demo, _cmd_demo),
     "describe": (_add_describe, _cmd_describe),
@@ -833,6 +946,7 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace],
     "export": (_add_export, _cmd_export),
     "info": (_add_info, _cmd_info),
     "preprocess": (_add_preprocess, _cmd_preprocess),
+    "recipes": (_add_recipes, _cmd_recipes),
     "train": (_add_train, _cmd_train),
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "predict": (_add_predict, _cmd_predict),
@@ -845,11 +959,12 @@ _CHECKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "explain": _check_explain,
     "export": _check_export,
     "predict": _check_predict,
+    "recipes": _check_recipes,
     "train": _check_train,
 }
 
 #: Commands that never import TensorFlow.
-_WITHOUT_TENSORFLOW = frozenset({"describe", "preprocess"})
+_WITHOUT_TENSORFLOW = frozenset({"describe", "preprocess", "recipes"})
 
 
 def build_parser() -> argparse.ArgumentParser:

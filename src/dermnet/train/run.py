@@ -439,6 +439,7 @@ def evaluate_run(
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
     extra_figures: Mapping[str, Any] | None = None,
+    positive_class: str | None = None,
 ) -> Any:
     """Evaluate a run's model on its own test (or validation) split.
 
@@ -457,6 +458,8 @@ def evaluate_run(
         batch_size: images per forward pass.
         progress: called with ``(done, total)`` while scoring.
         extra_figures: more figures for ``report.html``, ``{caption: figure or PNG}``.
+        positive_class: the class of interest (sensitivity at fixed specificity); by
+            default the one `dermnet.metrics.evaluate` picks by name (mel, malignant, ...).
 
     Returns:
         A `dermnet.metrics.EvaluationReport`.
@@ -469,8 +472,14 @@ def evaluate_run(
     records = folder.records(split)
     images, metadata = folder.read_records(records, batch_size=batch_size)
     scores = folder.score(model, images, metadata, batch_size=batch_size, progress=progress)
+    options = {} if positive_class is None else {"positive_class": positive_class}
     report = evaluate(
-        records.labels, scores, folder.classes, n_bootstrap=n_bootstrap, seed=folder.config.seed
+        records.labels,
+        scores,
+        folder.classes,
+        n_bootstrap=n_bootstrap,
+        seed=folder.config.seed,
+        **options,
     )
     if write:
         _write_evaluation(folder, report, split, model_file, len(records), extra_figures)
@@ -500,6 +509,7 @@ def _write_evaluation(
     result = {"split": split, "model_file": model_file, "images": images, **report.to_dict()}
     write_json(run / f"metrics{suffix}.json", result)
     (run / f"metrics{suffix}.md").write_text(report.to_markdown(), encoding="utf-8")
+    (run / f"summary{suffix}.txt").write_text(report.summary() + "\n", encoding="utf-8")
     history = _history_rows(run / "history.csv", 10**9) or None
     name = {"test": "test", "val": "validation"}[split]
     report.to_html(
