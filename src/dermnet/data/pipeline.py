@@ -246,8 +246,13 @@ def make_dataset(
             images in memory after the first epoch (``height*width*3`` bytes each, 4x that
             with ``transforms``); a path caches them in files with that prefix (in an
             existing folder: ``<folder>/dermnet_cache*``); the first epoch must run to the
-            end to complete a file cache, and a file cache outlives the process, so give a
-            new path when the records or the preprocessing change.
+            end to complete a file cache. A file cache is keyed by content: beside it,
+            ``<cache>.fingerprint.json`` records the ordered paths, each file's size and
+            modification time, the labels, the metadata, the size, resize, interpolation
+            and ``transforms`` config, and the dermnet version; when any of them changed,
+            or an interrupted run left the cache half written, the cache is deleted and
+            rebuilt with a warning that says why. (A ``transforms`` callable without
+            ``to_dict`` or ``get_config`` is known only by its name.)
         seed: seed of the shuffle and of ``augment``'s per-batch seeds; with a seed the
             order is the same on every run.
         label_mode: ``"int"`` (class index, int32), ``"one_hot"`` (float32 vector),
@@ -419,6 +424,23 @@ def make_dataset(
         ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
     if cache_to is not None:
+        if cache_to != "memory":  # a file cache outlives the process: key it by content
+            from dermnet.data.cache_fingerprint import (
+                CacheFingerprint,
+                describe_callable,
+                prepare_file_cache,
+            )
+
+            settings = {
+                "image_size": list(size),
+                "resize": resize,
+                "interpolation": interpolation,
+                "fast_jpeg": fast_jpeg,
+                "on_error": on_error,
+                "transforms": describe_callable(transforms),
+            }
+            fingerprint = CacheFingerprint.of(records, metadata=meta, settings=settings)
+            prepare_file_cache(Path(cache_to), fingerprint, where)
         ds = ds.cache("" if cache_to == "memory" else str(cache_to))
         if shuffle:
             buffer = n if cache_to == "memory" else min(n, _DISK_SHUFFLE_BUFFER)
