@@ -2,7 +2,6 @@
 
 import json
 import os
-import time
 
 import numpy as np
 import pytest
@@ -53,25 +52,94 @@ def test_writes_a_mirrored_cache_with_a_manifest(source, tmp_path):
     manifest = json.loads((dst / MANIFEST_NAME).read_text())
     assert manifest["status"] == "complete"
     assert T.transform_from_dict(manifest["pipeline"]) == PIPELINE
-    assert manifest["counts"] == {"total": 8, "written": 8, "skipped": 0, "failed": 0}
-    assert "8 written" in report.summary()
+    assert manifest["counts"] == {
+        "total": 8,
+        "written": 8,
+        "skipped": 0,
+        "failed": 0,
+        "stale": 0,
+        "unreadable": 0,
+    }
+    size, mtime_ns, _ = manifest["sources"]["mel/img_1.png"].split()
+    stat = (source / "mel" / "img_1.jpg").stat()
+    assert (int(size), int(mtime_ns)) == (stat.st_size, stat.st_mtime_ns)
+    assert len(manifest["sources"]) == 8
+    assert not (dst / ".dermnet_preprocess.journal").exists()  # folded into the manifest
+    assert "8 written, 0 already" in report.summary()
 
 
-def test_resumes_skipping_valid_outputs_and_redoing_missing_or_broken_ones(source, tmp_path):
+def _older(path, seconds=3600):
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 10**9))
+
+
+def test_resume_reuses_only_verified_outputs_and_rebuilds_the_rest(source, tmp_path, write_image):
     dst = tmp_path / "cache"
     T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
-    (dst / "mel" / "img_0.png").unlink()
-    (dst / "nv" / "img_1.png").write_bytes(b"half a png")
-    stale = dst / "nv" / "img_2.png"
-    os.utime(stale, (time.time() - 3600, time.time() - 3600))  # older than its source
-    report = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
-    assert (report.written, report.skipped, report.failed) == (3, 5, 0)
+    (dst / "mel" / "img_0.png").unlink()  # missing: written, not counted as rebuilt
+    # truncated: the header still reads, the pixels do not
+    data = (dst / "nv" / "img_1.png").read_bytes()
+    (dst / "nv" / "img_1.png").write_bytes(data[: len(data) // 2])
     with Image.open(dst / "nv" / "img_1.png") as img:
         assert img.size == (16, 16)
+    # sources changed with an OLDER mtime: exact match, not "newer than", finds them
+    changed = write_image(source / "nv" / "img_2.jpg", np.full((50, 40, 3), 200, np.uint8))
+    _older(changed)
+    replaced = source / "mel" / "img_2.jpg"
+    replaced.write_bytes((source / "mel" / "img_1.jpg").read_bytes())
+    _older(replaced)
+    _older(dst / "nv" / "img_3.png")  # an output older than its source is still valid
+    report = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    assert (report.written, report.skipped, report.failed) == (4, 4, 0)
+    assert (report.rebuilt, report.stale, report.unreadable) == (3, 2, 1)
+    assert "4 written (rebuilt: 3 (stale 2, unreadable 1))" in report.summary()
+    src = np.asarray(Image.open(changed).convert("RGB"))
+    np.testing.assert_array_equal(np.asarray(Image.open(dst / "nv" / "img_2.png")), PIPELINE(src))
+    with Image.open(dst / "nv" / "img_1.png") as img:
+        img.load()
+    manifest = json.loads((dst / MANIFEST_NAME).read_text())
+    assert manifest["counts"]["stale"] == 2
+    assert manifest["counts"]["unreadable"] == 1
+    before = {p: p.stat().st_mtime_ns for p in dst.rglob("*.png")}
     again = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
-    assert (again.written, again.skipped) == (0, 8)
+    assert (again.written, again.skipped, again.rebuilt) == (0, 8, 0)
+    assert {p: p.stat().st_mtime_ns for p in dst.rglob("*.png")} == before  # not rewritten
     forced = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False, overwrite=True)
-    assert forced.written == 8
+    assert (forced.written, forced.rebuilt) == (8, 0)
+
+
+def test_outputs_without_a_recorded_source_are_rebuilt(source, tmp_path):
+    dst = tmp_path / "cache"
+    T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    manifest = json.loads((dst / MANIFEST_NAME).read_text())
+    del manifest["sources"]  # a cache written before sources were recorded
+    (dst / MANIFEST_NAME).write_text(json.dumps(manifest))
+    report = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    assert (report.written, report.stale, report.skipped) == (8, 8, 0)
+
+
+def test_an_interrupted_run_keeps_what_its_journal_records(source, tmp_path):
+    dst = tmp_path / "cache"
+    T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    manifest = json.loads((dst / MANIFEST_NAME).read_text())
+    sources = manifest.pop("sources")
+    (dst / MANIFEST_NAME).write_text(json.dumps(manifest))
+    # what a killed run leaves: the journal of its finished chunks, the last line cut
+    lines = [json.dumps({"output": k, "source": v}) for k, v in sorted(sources.items())[:5]]
+    (dst / ".dermnet_preprocess.journal").write_text("\n".join(lines) + '\n{"output": "mel/im')
+    report = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    assert (report.skipped, report.written, report.stale) == (5, 3, 3)
+
+
+def test_a_failed_rebuild_removes_the_stale_output(source, tmp_path):
+    dst = tmp_path / "cache"
+    T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    (source / "mel" / "img_0.jpg").write_bytes(b"no longer an image")
+    report = T.preprocess_folder(source, dst, PIPELINE, workers=1, progress=False)
+    assert (report.failed, report.stale) == (1, 1)
+    assert not (dst / "mel" / "img_0.png").exists()
+    manifest = json.loads((dst / MANIFEST_NAME).read_text())
+    assert "mel/img_0.png" not in manifest["sources"]
 
 
 def test_unreadable_images_are_counted_and_named(source, tmp_path):

@@ -4,13 +4,26 @@ OpenCV work inside ``tf.data`` runs once per image per epoch and holds the GIL; 
 the preprocessed images once, in parallel processes, and training from the cache is the
 fast path. The cache mirrors the source tree (class sub-folders stay, so
 `dermnet.data.load_image_folder` reads it) and holds a manifest,
-``dermnet_preprocess.json``, recording the pipeline dict, the dermnet version, the counts
-and the errors.
+``dermnet_preprocess.json``, recording the pipeline dict, the dermnet version, the counts,
+the errors and, per output, the fingerprint of its source.
+
+A resumed run reuses an output only when its source is unchanged (same size and
+modification time in nanoseconds as recorded, and the same pipeline and format) and the
+output decodes in full at the pipeline's size; every other output is rebuilt and counted
+(stale or unreadable). Sources are known by ``stat``, not by a hash of their bytes: it
+costs nothing on a resume of 10,000 images (a hash would read every source again, gigabytes
+for HAM10000), and an exact-match test (not "newer than") also sees a source replaced by an
+older file. Only an edit that keeps both the size and the nanosecond mtime is missed.
+
+Worker processes end with the process that started them, however it ends (a kill
+included): each watches its parent through `multiprocessing.parent_process` (a pipe on
+POSIX, a process handle on Windows) in a daemon thread and exits when it ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -35,6 +48,9 @@ MANIFEST_NAME = "dermnet_preprocess.json"
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 _FORMATS = ("png", "jpg")
 _SHOWN_ERRORS = 20  # errors kept in the report and the manifest (the count is complete)
+# Appended as chunks finish (output -> source key), folded into the manifest at the end.
+_JOURNAL_NAME = ".dermnet_preprocess.journal"
+_SOURCES_FORMAT = "output path -> 'source size in bytes, source mtime in ns, config digest'"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +67,11 @@ class PreprocessReport(ConfigMixin):
         errors: ``(source path, message)`` of the first failures (up to 20).
         seconds: wall time of the run.
         manifest: path of the manifest file.
+        stale: existing outputs rebuilt because their source (size or modification time),
+            the pipeline or the format differ from what was recorded when they were
+            written, or nothing was recorded.
+        unreadable: existing outputs rebuilt because they do not decode in full (e.g. a
+            truncated file) or do not have the pipeline's size.
     """
 
     source: str
@@ -62,17 +83,29 @@ class PreprocessReport(ConfigMixin):
     errors: tuple[tuple[str, str], ...]
     seconds: float
     manifest: str
+    stale: int = 0
+    unreadable: int = 0
 
     @property
     def ok(self) -> bool:
         """True when no image failed."""
         return self.failed == 0
 
+    @property
+    def rebuilt(self) -> int:
+        """Existing outputs that were not reused: ``stale + unreadable``."""
+        return self.stale + self.unreadable
+
     def summary(self) -> str:
         """A few lines for a terminal: counts, rate, and the first failures."""
         rate = self.written / self.seconds if self.seconds > 0 else 0.0
+        rebuilt = (
+            f" (rebuilt: {self.rebuilt} (stale {self.stale}, unreadable {self.unreadable}))"
+            if self.rebuilt
+            else ""
+        )
         lines = [
-            f"{self.total} images in {self.source}: {self.written} written, "
+            f"{self.total} images in {self.source}: {self.written} written{rebuilt}, "
             f"{self.skipped} already in the cache (skipped), {self.failed} failed; "
             f"{self.seconds:.1f} s ({rate:.1f} images/s). Cache: {self.destination}"
         ]
@@ -92,6 +125,34 @@ def _init_worker(pipeline: dict[str, Any]) -> None:
 
     cv2.setNumThreads(1)  # one process per core already
     _WORKER_PIPELINE = transform_from_dict(pipeline)
+
+
+def _exit_with_parent() -> None:
+    """End this worker process as soon as its parent ends, however the parent ends.
+
+    ``multiprocessing.parent_process().join()`` waits on a pipe whose other end only the
+    parent holds (POSIX; a process handle on Windows), so it returns when the parent dies,
+    even by SIGKILL, which no handler in the parent can catch. A daemon thread waits on it
+    and exits the process at once (a worker holds nothing worth cleaning up: outputs are
+    written under a temporary name and renamed).
+    """
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dermnet-exit-with-parent", daemon=True).start()
+
+
+def _init_pool_worker(pipeline: dict[str, Any]) -> None:
+    _exit_with_parent()
+    _init_worker(pipeline)
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -127,17 +188,36 @@ def _write(path: Path, image: np.ndarray, image_format: str) -> None:
     os.replace(tmp, path)  # atomic: a file under its final name is always complete
 
 
-def _process(pairs: Sequence[tuple[str, str]], image_format: str) -> list[str | None]:
-    """Process (source, output) pairs in a worker; one error message (or None) each."""
+_Item = tuple[str, str, bool]  # (source, output, whether an existing output may be reused)
+_Result = tuple[str, str | None]  # (verdict, error message or None)
+
+
+def _process(
+    items: Sequence[_Item], image_format: str, expected: tuple[int | None, int | None]
+) -> list[_Result]:
+    """Process items in a worker; a verdict and an error message (or None) each.
+
+    An item whose output may be reused is first decoded in full: ``"skipped"`` when it
+    decodes at the expected size, else it is rebuilt (``"unreadable"``). Other items are
+    written (``"written"``). When processing fails, an existing output is deleted, so the
+    cache never keeps an output that does not match its source.
+    """
     assert _WORKER_PIPELINE is not None
-    results: list[str | None] = []
-    for src, out in pairs:
+    results: list[_Result] = []
+    for src, out, reuse in items:
+        verdict = "written"
+        if reuse:
+            if _fully_decodes(Path(out), expected):
+                results.append(("skipped", None))
+                continue
+            verdict = "unreadable"
         try:
             image = _WORKER_PIPELINE(_read_rgb(Path(src)))
             _write(Path(out), np.asarray(image), image_format)
-            results.append(None)
+            results.append((verdict, None))
         except Exception as exc:  # counted and reported by the caller
-            results.append(f"{type(exc).__name__}: {exc}")
+            Path(out).unlink(missing_ok=True)
+            results.append((verdict, f"{type(exc).__name__}: {exc}"))
     return results
 
 
@@ -154,33 +234,56 @@ def _find_images(root: Path) -> list[Path]:
     return found
 
 
-def _valid_output(path: Path, source: Path, expected: tuple[int | None, int | None]) -> bool:
-    """The output exists, is newer than its source, its header reads, and its size is the
-    pipeline's (when the pipeline fixes it)."""
-    if not path.is_file():
-        return False
-    stat = path.stat()
-    if stat.st_size == 0 or stat.st_mtime < source.stat().st_mtime:
-        return False
-    try:
-        from PIL import Image
+def _fully_decodes(path: Path, expected: tuple[int | None, int | None]) -> bool:
+    """The output decodes in full (every byte, not only the header), at the pipeline's
+    size when the pipeline fixes it."""
+    from PIL import Image, ImageFile
 
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file must fail here
+    try:
         with Image.open(path) as img:
+            img.load()
             width, height = img.size
-    except Exception:
+    except Exception:  # PIL raises OSError, SyntaxError, ValueError, zlib errors, ...
         return False
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     return all(e is None or e == got for e, got in zip(expected, (height, width), strict=True))
 
 
-def _same_pipeline(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def strip(d: Any) -> Any:
-        if isinstance(d, dict):
-            return {k: strip(v) for k, v in d.items() if k != "dermnet_version"}
-        if isinstance(d, list):
-            return [strip(v) for v in d]
-        return d
+def _source_key(path: Path, config: str) -> str | None:
+    """What an output records of its source: size, mtime in ns and the config digest."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return f"{stat.st_size} {stat.st_mtime_ns} {config}"
 
-    return bool(strip(a) == strip(b))
+
+def _config_digest(pipeline: dict[str, Any], image_format: str) -> str:
+    """A short digest of what makes an output from a source: the pipeline and the format."""
+    text = json.dumps([_strip_version(pipeline), image_format], sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON under a temporary name and rename: a kill never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _strip_version(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _strip_version(v) for k, v in d.items() if k != "dermnet_version"}
+    if isinstance(d, list):
+        return [_strip_version(v) for v in d]
+    return d
+
+
+def _same_pipeline(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(_strip_version(a) == _strip_version(b))
 
 
 def _terminal_progress(started: float) -> Callable[[int, int], None]:
@@ -229,13 +332,18 @@ def preprocess_folder(
       limited to one thread. They are started with ``spawn`` (safe beside TensorFlow),
       so a script that calls this with ``workers > 1`` must do so under
       ``if __name__ == "__main__":``.
-    - **Resumable**: an output that already exists and is a readable image of the
-      pipeline's size is skipped; outputs are written under a temporary name and renamed,
-      so an interrupted run leaves no half-written file. Re-run the same command to
-      finish.
+    - **Resumable**: an existing output is reused only when its source's size and
+      modification time (in ns) and the pipeline and format are those recorded when it
+      was written, and it decodes in full at the pipeline's size; other outputs are
+      rebuilt and counted (``stale``, ``unreadable``). Outputs are written under a
+      temporary name and renamed, and what each finished chunk wrote is journalled, so
+      an interrupted run leaves no half-written file and its work is kept. Re-run the
+      same command to finish. Worker processes end with their parent, even when it is
+      killed.
     - **Recorded**: ``dermnet_preprocess.json`` in ``destination`` holds the pipeline dict,
-      the dermnet version, the counts and the first errors; a cache written by a
-      different pipeline is refused unless ``overwrite``.
+      the dermnet version, the counts, the first errors and each output's source
+      fingerprint; a cache written by a different pipeline is refused unless
+      ``overwrite``.
     - **Nothing dropped silently**: images that fail are counted, and the report and the
       manifest list the first 20 with their messages.
 
@@ -295,8 +403,13 @@ def preprocess_folder(
     _check_collisions(sources, outputs, src_root)
 
     manifest_path = dst_root / MANIFEST_NAME
+    journal_path = dst_root / _JOURNAL_NAME
     _check_existing_cache(manifest_path, dst_root, pipeline, overwrite)
     dst_root.mkdir(parents=True, exist_ok=True)
+    config = _config_digest(pipeline, image_format)
+    recorded = {} if overwrite else _recorded_sources(manifest_path, journal_path)
+    if overwrite:
+        journal_path.unlink(missing_ok=True)
     manifest: dict[str, Any] = {
         "dermnet_version": pipeline["dermnet_version"],
         "pipeline": pipeline,
@@ -304,16 +417,23 @@ def preprocess_folder(
         "image_format": image_format,
         "status": "incomplete",
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sources_format": _SOURCES_FORMAT,
+        "sources": recorded,
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    _write_json(manifest_path, manifest)
 
-    todo: list[tuple[str, str]] = []
-    skipped = 0
+    todo: list[_Item] = []
+    keys: dict[str, str | None] = {}
+    stale = 0
     for src, out in zip(sources, outputs, strict=True):
-        if not overwrite and _valid_output(out, src, expected):
-            skipped += 1
+        rel = out.relative_to(dst_root).as_posix()
+        keys[rel] = key = _source_key(src, config)
+        if not overwrite and out.is_file():
+            reuse = key is not None and recorded.get(rel) == key
+            stale += not reuse
+            todo.append((str(src), str(out), reuse))
         else:
-            todo.append((str(src), str(out)))
+            todo.append((str(src), str(out), False))
 
     total = len(sources)
     report_progress: Callable[[int, int], None] | None
@@ -325,31 +445,48 @@ def preprocess_folder(
         report_progress = None
 
     errors: list[tuple[str, str]] = []
-    failed = 0
-    done = skipped
+    failed = skipped = written = unreadable = 0
+    done = 0
     if report_progress:
         report_progress(done, total)
-    for pairs, results in _run(todo, pipeline, image_format, workers):
-        for (src, _), message in zip(pairs, results, strict=True):
-            if message is not None:
-                failed += 1
-                if len(errors) < _SHOWN_ERRORS:
-                    errors.append((src, message))
-        done += len(pairs)
-        if report_progress:
-            report_progress(done, total)
+    with open(journal_path, "a", encoding="utf-8") as journal:
+        for items, results in _run(todo, pipeline, image_format, workers, expected):
+            lines = []
+            for (src, out, _), (verdict, message) in zip(items, results, strict=True):
+                rel = Path(out).relative_to(dst_root).as_posix()
+                unreadable += verdict == "unreadable"
+                if message is not None:
+                    failed += 1
+                    if len(errors) < _SHOWN_ERRORS:
+                        errors.append((src, message))
+                    recorded.pop(rel, None)
+                    lines.append(json.dumps({"output": rel, "source": None}))
+                elif verdict == "skipped":
+                    skipped += 1
+                else:
+                    written += 1
+                    recorded[rel] = keys[rel]
+                    lines.append(json.dumps({"output": rel, "source": keys[rel]}))
+            if lines:  # written as each chunk ends: a killed run keeps what it finished
+                journal.write("\n".join(lines) + "\n")
+                journal.flush()
+            done += len(items)
+            if report_progress:
+                report_progress(done, total)
 
     seconds = time.perf_counter() - started
     report = PreprocessReport(
         source=str(src_root),
         destination=str(dst_root),
         total=total,
-        written=len(todo) - failed,
+        written=written,
         skipped=skipped,
         failed=failed,
         errors=tuple(errors),
         seconds=round(seconds, 3),
         manifest=str(manifest_path),
+        stale=stale,
+        unreadable=unreadable,
     )
     manifest.update(
         {
@@ -357,15 +494,46 @@ def preprocess_folder(
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "counts": {
                 "total": total,
-                "written": report.written,
+                "written": written,
                 "skipped": skipped,
                 "failed": failed,
+                "stale": stale,
+                "unreadable": unreadable,
             },
             "errors": [{"path": p, "message": m} for p, m in errors],
+            "sources": {rel: recorded[rel] for rel in sorted(recorded)},
         }
     )
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    _write_json(manifest_path, manifest)
+    journal_path.unlink(missing_ok=True)  # folded into the manifest
     return report
+
+
+def _recorded_sources(manifest_path: Path, journal_path: Path) -> dict[str, str]:
+    """Output -> recorded source key, from the manifest and an interrupted run's journal."""
+    recorded: dict[str, str] = {}
+    try:
+        previous = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        previous = None
+    if isinstance(previous, dict) and isinstance(previous.get("sources"), dict):
+        recorded.update((k, v) for k, v in previous["sources"].items() if isinstance(v, str))
+    try:
+        lines = journal_path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:  # the last line of a killed run may be cut short
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("output"), str):
+            continue
+        if isinstance(entry.get("source"), str):
+            recorded[entry["output"]] = entry["source"]
+        else:
+            recorded.pop(entry["output"], None)
+    return recorded
 
 
 def _check_collisions(sources: list[Path], outputs: list[Path], root: Path) -> None:
@@ -409,38 +577,46 @@ def _check_existing_cache(
 
 
 def _run(
-    todo: list[tuple[str, str]], pipeline: dict[str, Any], image_format: str, workers: int
-) -> Iterator[tuple[Sequence[tuple[str, str]], list[str | None]]]:
-    """Yield (pairs, error messages) per chunk as chunks finish."""
+    todo: list[_Item],
+    pipeline: dict[str, Any],
+    image_format: str,
+    workers: int,
+    expected: tuple[int | None, int | None],
+) -> Iterator[tuple[Sequence[_Item], list[_Result]]]:
+    """Yield (items, results) per chunk as chunks finish."""
     if not todo:
         return
     chunk = max(1, min(32, len(todo) // (workers * 4) or 1))
     if workers == 1:
         _init_worker(pipeline)
-        for pairs in _chunks(todo, chunk):
-            yield pairs, _process(pairs, image_format)
+        for items in _chunks(todo, chunk):
+            yield items, _process(items, image_format, expected)
         return
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # safe next to TensorFlow and OpenCV
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(pipeline,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_pool_worker,
+        initargs=(pipeline,),
     ) as pool:
-        pending: dict[Future[list[str | None]], Sequence[tuple[str, str]]] = {}
+        pending: dict[Future[list[_Result]], Sequence[_Item]] = {}
         chunks = _chunks(todo, chunk)
         try:
-            for pairs in chunks:  # keep at most 2 chunks per worker in flight
-                pending[pool.submit(_process, pairs, image_format)] = pairs
+            for items in chunks:  # keep at most 2 chunks per worker in flight
+                pending[pool.submit(_process, items, image_format, expected)] = items
                 if len(pending) >= 2 * workers:
                     break
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    pairs = pending.pop(future)
-                    yield pairs, future.result()
+                    items = pending.pop(future)
+                    yield items, future.result()
                     following = next(chunks, None)
                     if following is not None:
-                        pending[pool.submit(_process, following, image_format)] = following
+                        future = pool.submit(_process, following, image_format, expected)
+                        pending[future] = following
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
