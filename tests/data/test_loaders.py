@@ -196,10 +196,15 @@ def test_malaria_nested_kaggle_layout_palette_and_rgba(tmp_path, write_image):
     write_image(base / "Parasitized" / "p1.png", PIXEL, mode="RGBA")
     write_image(base / "Uninfected" / "u0.png", PIXEL)
     (base / "Uninfected" / "notes.txt").write_text("not an image")
-    with pytest.warns(UserWarning, match="slide id"):
+    with (
+        pytest.warns(UserWarning, match="slide id"),
+        pytest.warns(UserWarning, match=r"1 file\(s\).*Uninfected/notes\.txt"),
+    ):
         rec = load_malaria(tmp_path, verify=True)
     assert rec.class_counts() == {"Parasitized": 2, "Uninfected": 1}
     assert rec.frame["image_id"].tolist() == ["Parasitized/p0", "Parasitized/p1", "Uninfected/u0"]
+    assert rec.excluded["image_path"].tolist() == [str(base / "Uninfected" / "notes.txt")]
+    assert rec.excluded["reason"].tolist() == ["not an image file extension (.txt)"]
 
 
 def test_malaria_without_class_folders_says_where_to_download(tmp_path):

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from dermnet.data.arrays import HMNIST_LABELS, load_hmnist_csv, load_medmnist
     from dermnet.data.data_config import DataConfig
     from dermnet.data.description import DatasetDescription, describe
+    from dermnet.data.image_files import check_image_files
     from dermnet.data.isic import (
         ISIC2019_CLASSES,
         ISIC2020_CLASSES,
@@ -53,6 +54,7 @@ __all__ = [
     "Split",
     "UnseenCategoryWarning",
     "ValidationReport",
+    "check_image_files",
     "check_leakage",
     "describe",
     "kfold",

@@ -20,6 +20,7 @@ import pandas as pd
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
 from dermnet._core.registry import Registry
 from dermnet._core.validation import check_bool, check_option, check_path
+from dermnet.data.image_files import IMAGE_EXTENSIONS
 from dermnet.data.records import Records
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
 HAM10000_CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
 #: NIH malaria cell classes in dermnet's fixed order.
 MALARIA_CLASSES = ("Parasitized", "Uninfected")
-#: File extensions read as images (lower case).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 #: Files that image folders often contain and that are not images.
 _IGNORED_FILES = {"thumbs.db", ".ds_store", "desktop.ini"}
 
@@ -330,16 +329,23 @@ def _class_folders(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _scan_class_folders(root: Path, classes: Sequence[str]) -> pd.DataFrame:
-    rows = []
+def _scan_class_folders(root: Path, classes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(image rows, other files): files with an unknown extension are returned, not dropped."""
+    rows, others = [], []
     for cls in classes:
         for entry in sorted(os.scandir(root / cls), key=lambda e: e.name):
             if not entry.is_file() or entry.name.lower() in _IGNORED_FILES:
                 continue
+            if entry.name.startswith("."):  # hidden files (._name from macOS archives)
+                continue
             stem, ext = os.path.splitext(entry.name)
+            row = {"image_id": f"{cls}/{stem}", "image_path": entry.path, "label": cls}
             if ext.lower() in IMAGE_EXTENSIONS:
-                rows.append({"image_id": f"{cls}/{stem}", "image_path": entry.path, "label": cls})
-    return pd.DataFrame(rows, columns=["image_id", "image_path", "label"])
+                rows.append(row)
+            else:
+                others.append({**row, "reason": f"not an image file extension ({ext or 'none'})"})
+    columns = ["image_id", "image_path", "label"]
+    return pd.DataFrame(rows, columns=columns), pd.DataFrame(others, columns=[*columns, "reason"])
 
 
 @register_dataset("image_folder")
@@ -353,8 +359,12 @@ def load_image_folder(
 ) -> Records:
     """Load a folder with one sub-folder of images per class (``root/<class>/<image>``).
 
-    Files that are not ``.jpg``, ``.jpeg``, ``.png`` or ``.bmp`` (``Thumbs.db``,
-    ``.DS_Store``, notes) are ignored. ``image_id`` is ``<class>/<file stem>``.
+    Image files are those with an extension in `IMAGE_EXTENSIONS` (``.jpg``,
+    ``.jpeg``, ``.png``, ``.bmp``, ``.gif``, ``.webp``, ``.tif``, ``.tiff``, any case).
+    ``Thumbs.db``, ``.DS_Store``, ``desktop.ini`` and hidden files are ignored; any other
+    file in a class folder (``.heic``, ``.txt``, ...) is reported in a warning (count and
+    first names) and listed in ``records.excluded`` with its reason, never dropped
+    silently. ``image_id`` is ``<class>/<file stem>``.
 
     Args:
         root: the folder.
@@ -387,7 +397,16 @@ def load_image_folder(
         classes = tuple(_class_folders(root))
     if not classes:
         raise DataError(f"{root} has no class sub-folders (expected root/<class>/<image>).")
-    frame = _scan_class_folders(root, classes)
+    frame, others = _scan_class_folders(root, classes)
+    if len(others):
+        names = [os.path.relpath(p, root) for p in others["image_path"]]
+        warnings.warn(
+            f"load_image_folder: {len(others)} file(s) in the class folders of {root} are not "
+            f"image files and were left out: {_format_paths(names, 3)}. Images must end in "
+            f"{', '.join(IMAGE_EXTENSIONS)}; the files are listed in records.excluded.",
+            UserWarning,
+            stacklevel=2,
+        )
     counts = frame["label"].value_counts()
     empty = [c for c in classes if counts.get(c, 0) == 0]
     if empty:
@@ -395,7 +414,7 @@ def load_image_folder(
             f"Class folder(s) without images in {root}: {empty} (images must end in "
             f"{', '.join(IMAGE_EXTENSIONS)})."
         )
-    return _finish(
+    records = _finish(
         frame,
         classes,
         name=name or root.name,
@@ -404,6 +423,10 @@ def load_image_folder(
         check_files=False,
         verify=verify,
     )
+    if len(others):
+        frames = [f for f in (others, records.excluded) if len(f)]
+        records.excluded = pd.concat(frames, ignore_index=True)
+    return records
 
 
 @register_dataset("malaria")
@@ -464,10 +487,106 @@ def load_malaria(
             stacklevel=2,
         )
     frame["slide_id"] = slide.fillna("file:" + names)
-    return Records(frame, records.classes, name="malaria", group_cols=("slide_id",))
+    return Records(
+        frame,
+        records.classes,
+        name="malaria",
+        group_cols=("slide_id",),
+        excluded=records.excluded,  # what verify / on_error="skip" left out, with why
+    )
 
 
 # -- any CSV --------------------------------------------------------------------------------
+#: Strings pandas (and most spreadsheet tools) read as a missing value by default.
+_NA_STRINGS = frozenset(
+    {
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
+
+
+def _rows_text(rows: Sequence[int], limit: int = 5) -> str:
+    """``rows 3, 7 (CSV lines 5, 9)``: 0-based data rows and their line in the file."""
+    shown = [int(r) for r in rows[:limit]]
+    more = f", ... ({len(rows)} in all)" if len(rows) > limit else ""
+    return (
+        f"row(s) {', '.join(map(str, shown))}{more} "
+        f"(CSV line(s) {', '.join(str(r + 2) for r in shown)})"
+    )
+
+
+def _raw_labels(csv: Path, label_col: str, expected: int) -> pd.Series:
+    """The label column exactly as written: text, no missing-value conversion, unstripped."""
+    labels = pd.read_csv(
+        csv,
+        usecols=lambda c: str(c).strip() == label_col,
+        dtype=str,
+        keep_default_na=False,
+    ).iloc[:, 0]
+    if len(labels) != expected:  # cannot happen with one parser; guard the row numbers
+        raise DataError(f"{csv}: column {label_col!r} could not be read row by row.")
+    return labels
+
+
+def _check_labels(
+    labels: pd.Series, csv: Path, label_col: str, classes: Sequence[str] | None
+) -> pd.Series:
+    """Stripped labels; a blank label, or one that reads as "missing" elsewhere, is an error.
+
+    Labels are read as text, so ``NA`` is not silently turned into "no label" (nor into a
+    class nobody asked for): it is an error unless ``classes`` names it.
+    """
+    text = labels.str.strip()
+    blank = np.flatnonzero((text == "").to_numpy())
+    if blank.size:
+        raise DataError(
+            f"{csv}: {blank.size} row(s) have an empty or blank label in column "
+            f"{label_col!r}: {_rows_text(blank)}. Every row needs a class; fill in the label "
+            "or remove the row."
+        )
+    allowed = set(classes or ())
+    na_like = text.isin(_NA_STRINGS) & ~text.isin(allowed)
+    if na_like.any():
+        values = sorted(set(text[na_like]))
+        rows = np.flatnonzero(na_like.to_numpy())
+        raise DataError(
+            f"{csv}: label(s) {values} in column {label_col!r} at {_rows_text(rows)} are read "
+            "as a missing value by pandas and most tools, so they are ambiguous. dermnet reads "
+            "labels as text: if it is a real class, name it in classes=[...] (then it is "
+            f"kept as a class, e.g. classes=[..., {values[0]!r}]); if it means 'no label', "
+            "fill in the label or remove the rows."
+        )
+    return text
+
+
+def _outside_root(paths: Sequence[str], root: Path) -> list[int]:
+    """Positions of the paths that do not lie under ``root`` (lexically, after ``..``)."""
+    base = os.path.normpath(os.path.abspath(root))
+    out = []
+    for i, path in enumerate(paths):
+        full = os.path.normpath(os.path.abspath(path))
+        if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
+            out.append(i)
+    return out
+
+
 def _resolve_paths(values: pd.Series, root: Path, recursive: bool) -> list[str]:
     """Paths for a CSV column holding file names, relative paths or ids without extension."""
     index: dict[str, str] | None = None
@@ -501,12 +620,22 @@ def load_csv(
     check_files: bool = True,
     verify: bool = False,
     recursive: bool = False,
+    allow_outside_root: bool = False,
 ) -> Records:
     """Load any table of labelled images: one CSV row per image.
 
     The image column may hold absolute paths, paths relative to ``root``, file names, or
     ids without extension (``ISIC_0024306``); ids are looked up among the image files in
-    ``root`` (and its sub-folders with ``recursive=True``).
+    ``root`` (and its sub-folders with ``recursive=True``). Every image must lie under
+    ``root`` (checked on the path as written, after resolving ``..``; symbolic links are
+    not followed): a path that leads outside it (``../other/x.jpg``, ``/etc/...``) is an
+    error naming the row, unless ``allow_outside_root=True``.
+
+    Labels are read as text exactly as written (stripped of spaces), with no
+    missing-value conversion: an empty or blank label is an error naming its rows, and so
+    is a label that pandas and spreadsheets read as missing (``NA``, ``N/A``, ``null``,
+    ``None``, ``NaN``, ...) unless ``classes`` names it as a class. A diagnosis table
+    should not turn an ambiguous cell into "no label" or into a class silently.
 
     Args:
         csv: the CSV file.
@@ -523,10 +652,12 @@ def load_csv(
         check_files: look for every image file (default); ``False`` loads the table only.
         verify: also decode every image to find unreadable or truncated files.
         recursive: look for images in the sub-folders of ``root`` too.
+        allow_outside_root: accept image paths that lead outside ``root``.
 
     Raises:
-        DataError: a named column is missing, a label is unknown, an id is repeated, or
-            a given class has no rows.
+        DataError: a named column is missing, a label is blank, missing-like or unknown,
+            an id is repeated, a given class has no rows, or an image path leads outside
+            ``root``.
         MissingFileError: the CSV or (with ``on_error="raise"``) an image is missing.
 
     Examples:
@@ -542,6 +673,7 @@ def load_csv(
     root = csv.parent if root is None else check_path(root, "root", where, kind="dir")
     on_error = _common_options(on_error, check_files, verify, where)
     recursive = check_bool(recursive, "recursive", where)
+    allow_outside_root = check_bool(allow_outside_root, "allow_outside_root", where)
     for param, value in (("image_col", image_col), ("label_col", label_col)):
         if not isinstance(value, str):
             raise ParameterError(
@@ -550,18 +682,13 @@ def load_csv(
             )
     wanted = [image_col, label_col, *([group_col] if group_col else []), *metadata_cols]
     table = _read_csv(csv, wanted, "image table")
-    table["label"] = table[label_col].astype(str).str.strip()
-    blank = table[label_col].isna()
-    if blank.any():
-        rows = [int(i) for i in np.flatnonzero(blank.to_numpy())[:5]]
-        raise DataError(
-            f"{csv}: {int(blank.sum())} row(s) have no label in column {label_col!r} "
-            f"(first rows: {rows})."
-        )
+    if classes is not None:
+        classes = tuple(str(c) for c in classes)
+    raw = _raw_labels(csv, label_col, len(table))
+    table["label"] = _check_labels(raw, csv, label_col, classes).to_numpy()
     if classes is None:
         classes = tuple(sorted(table["label"].unique()))
     else:
-        classes = tuple(str(c) for c in classes)
         counts = table["label"].value_counts()
         empty = [c for c in classes if counts.get(c, 0) == 0]
         if empty and not (set(table["label"]) - set(classes)):
@@ -572,6 +699,17 @@ def load_csv(
         table["image_path"] = _resolve_paths(table[image_col], root, recursive)
     else:
         table["image_path"] = [str(root / str(v).strip()) for v in table[image_col]]
+    outside = [] if allow_outside_root else _outside_root(table["image_path"].tolist(), root)
+    if outside:
+        shown = "; ".join(
+            f"row {i}: {str(table[image_col].iloc[i]).strip()!r}" for i in outside[:5]
+        )
+        raise DataError(
+            f"{csv}: {len(outside)} image path(s) in column {image_col!r} lead outside the "
+            f"dataset root {root}: {shown}{' ...' if len(outside) > 5 else ''}. Move the "
+            "images under the root or pass root=... to load_csv, or pass "
+            "allow_outside_root=True if these paths are meant."
+        )
     return _finish(
         table,
         classes,

@@ -6,7 +6,6 @@ import inspect
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from dermnet.data.records import Records
 if TYPE_CHECKING:
     import tensorflow as tf
 
+    from dermnet.data.image_files import ImageHeader
     from dermnet.data.metadata import MetadataEncoder
 
 __all__ = ["load_images", "make_dataset"]
@@ -69,13 +69,16 @@ def _resize(
     return tf.cond(shrinking, lambda: resize(True), lambda: resize(False))
 
 
-def _decode_fast(data: tf.Tensor, size: tuple[int, int], mode: str) -> tf.Tensor:
+def _decode_fast(
+    data: tf.Tensor, size: tuple[int, int], mode: str, orientation: tf.Tensor | None = None
+) -> tf.Tensor:
     """Decode an image to uint8 RGB; a large JPEG is decoded at 1/2, 1/4 or 1/8 scale.
 
     libjpeg can scale in the DCT domain while decoding (what PIL's ``draft`` mode does),
     several times faster than a full decode. The largest scale is picked that still leaves
     the image at least as large as what the resize keeps of it, so no detail the output
-    could show is lost. Other formats are decoded in full.
+    could show is lost. Other formats are decoded in full. ``orientation`` (the EXIF
+    orientation, applied afterwards by the caller) swaps height and width when 5-8.
     """
     import tensorflow as tf
 
@@ -85,6 +88,8 @@ def _decode_fast(data: tf.Tensor, size: tuple[int, int], mode: str) -> tf.Tensor
 
     def jpeg() -> tf.Tensor:
         hw = tf.cast(tf.image.extract_jpeg_shape(data)[:2], tf.float32)
+        if orientation is not None:  # 5-8 turn the image by 90 degrees
+            hw = tf.where(orientation >= 5, hw[::-1], hw)
         h, w = hw[0], hw[1]
         th, tw = float(size[0]), float(size[1])
         if mode == "pad":
@@ -132,35 +137,127 @@ def _call_augment(augment: Callable[..., Any]) -> Callable[..., Any]:
     return apply
 
 
-def _skip_bad(records: Records) -> Records:
+def _skip_bad(records: Records, max_pixels: int) -> Records:
+    """Decode every image (the shared decoder, in threads) and exclude the unusable ones."""
     from dermnet.data.validation import validate
 
-    report = validate(records, check_duplicates=False, check_classes=False)
+    report = validate(records, check_duplicates=False, check_classes=False, max_pixels=max_pixels)
     if report.ok:
         return records
     bad = report.problems
     warnings.warn(
         f"make_dataset(on_error='skip') excluded {len(report.bad_rows)} of {len(records)} "
         f"images of {records.name!r}: {report.counts()}; first: "
-        f"{bad['image_path'].head(3).tolist()}. Run dermnet.data.validate(records) for the list.",
+        f"{bad['image_path'].head(3).tolist()}. They are listed in the dataset's "
+        "'excluded' attribute; dermnet.data.validate(records) gives the full report.",
         UserWarning,
         stacklevel=3,
     )
     return report.drop_bad(records)
 
 
-def _check_exist(records: Records) -> None:
-    if records.images is not None:
-        return
-    missing = [p for p in records.paths if not os.path.isfile(p)]
+def _check_headers(records: Records, max_pixels: int, where: str) -> list[ImageHeader]:
+    """Read every image's header; raise naming the missing or unreadable files."""
+    from dermnet.data.image_files import check_image_files
+
+    report = check_image_files(records, max_pixels=max_pixels)
+    skip = (
+        "Pass on_error='skip' to leave them out (they are then listed in the dataset's "
+        "'excluded' attribute), or exclude them from the records first with "
+        "dermnet.data.check_image_files(records).drop_bad(records)."
+    )
+    missing = [p for p, why in report.bad if why == "no such file"]
     if missing:
-        shown = ", ".join(missing[:5]) + (
-            f", ... ({len(missing)} in all)" if len(missing) > 5 else ""
-        )
         raise MissingFileError(
-            f"{len(missing)} image file(s) of {records.name!r} are missing: {shown}. Pass "
-            "on_error='skip' to leave them out, or run dermnet.data.validate(records)."
+            f"{len(missing)} image file(s) of {records.name!r} are missing: "
+            f"{_shown(missing)}. {skip}"
         )
+    if not report.ok:
+        raise DataError(f"{where}: {report.summary()} (dataset {records.name!r}). {skip}")
+    return [h for h in report.headers if h is not None]
+
+
+def _orient(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
+    """Apply an EXIF orientation (1-8) to an ``HxWxC`` image, as PIL's ``exif_transpose``."""
+    import tensorflow as tf
+
+    def transpose(x: tf.Tensor) -> tf.Tensor:
+        return tf.transpose(x, [1, 0, 2])
+
+    branches = [
+        lambda: image,
+        lambda: image[:, ::-1],
+        lambda: image[::-1, ::-1],
+        lambda: image[::-1],
+        lambda: transpose(image),
+        lambda: tf.image.rot90(image, k=3),
+        lambda: transpose(image[::-1, ::-1]),
+        lambda: tf.image.rot90(image, k=1),
+    ]
+    index = tf.clip_by_value(tf.cast(orientation, tf.int32) - 1, 0, 7)
+    return tf.ensure_shape(tf.switch_case(index, branches), [None, None, 3])
+
+
+def _raise_on_lost(
+    ds: tf.data.Dataset, paths: Sequence[str], name: str, deterministic: bool
+) -> tf.data.Dataset:
+    """Turn a per-image decode failure into an error that names the file(s).
+
+    ``ds`` yields decoded elements with their ``position`` in this pass. A failing element
+    is dropped (``ignore_errors``); a gap in the positions (or, when the order is not
+    deterministic, a short count at the end) means an image failed to decode: the files
+    are then re-checked with PIL and the error names the culprits and how to skip them.
+    """
+    import tensorflow as tf
+
+    from dermnet.data.image_files import _undecodable
+
+    n = len(paths)
+
+    def report(count: np.ndarray) -> bool:
+        bad = _undecodable(paths)
+        skip = (
+            "Pass on_error='skip' to make_dataset to leave such files out (they are listed "
+            "in the dataset's 'excluded' attribute), or run dermnet.data.validate(records)."
+        )
+        if bad:
+            shown = _shown([f"{p} ({why})" for p, why in bad])
+            raise DataError(
+                f"make_dataset: {len(bad)} of {n} image file(s) of {name!r} cannot be "
+                f"decoded: {shown}. {skip}"
+            )
+        raise DataError(
+            f"make_dataset: image {int(count) + 1} of this pass over {name!r} could not be "
+            f"decoded by TensorFlow, although PIL decodes every file. {skip}"
+        )
+
+    ds = ds.ignore_errors()
+    end = tf.data.Dataset.from_tensors(
+        {
+            key: tf.fill([d if d is not None else 1 for d in spec.shape], tf.cast(-1, spec.dtype))
+            if key == "position"
+            else tf.zeros([d if d is not None else 1 for d in spec.shape], spec.dtype)
+            for key, spec in ds.element_spec.items()
+        }
+    )
+
+    def step(count: tf.Tensor, element: dict[str, tf.Tensor]) -> Any:
+        position = element["position"]
+        at_end = position < 0
+        lost = tf.logical_and(at_end, count != n)
+        if deterministic:
+            lost = tf.logical_or(lost, tf.logical_and(~at_end, position != count))
+        checked = tf.cond(
+            lost,
+            lambda: tf.numpy_function(report, [count], tf.bool, stateful=True),
+            lambda: tf.constant(True),
+        )
+        with tf.control_dependencies([checked]):
+            return tf.identity(count) + 1, element
+
+    ds = ds.concatenate(end).scan(tf.constant(0, tf.int64), step)
+    ds = ds.filter(lambda element: element["position"] >= 0)
+    return ds.apply(tf.data.experimental.assert_cardinality(n))
 
 
 def _metadata(
@@ -204,12 +301,15 @@ def make_dataset(
     drop_remainder: bool = False,
     on_error: str = "raise",
     fast_jpeg: bool = True,
+    max_pixels: int | None = None,
 ) -> tf.data.Dataset:
     """Build a ``tf.data.Dataset`` of ``(image, label)`` from records.
 
-    Images are read and decoded in parallel (JPEG, PNG, BMP, GIF; gray, palette and RGBA
-    become RGB), resized, passed through ``transforms`` and returned as float32 in
-    [0, 255], the range dermnet models expect (their preprocessing is inside the model).
+    Images are read and decoded in parallel by the one decoder of
+    `dermnet.data.image_files` (JPEG, PNG, BMP, GIF, WebP, TIFF; gray, palette, RGBA,
+    CMYK and 16-bit become 8-bit RGB; the EXIF orientation is applied), resized, passed
+    through ``transforms`` and returned as float32 in [0, 255], the range dermnet models
+    expect (their preprocessing is inside the model).
     With a `DataConfig` as ``image_size``, the config sets the size, resize mode,
     interpolation and preprocessing: the pixels are then exactly those `load_images`
     reads for prediction and explanation.
@@ -266,13 +366,22 @@ def make_dataset(
         deterministic: keep the element order fixed (default). ``False`` lets parallel
             decoding return elements as they finish, which can be faster.
         drop_remainder: drop the last, smaller batch.
-        on_error: ``"raise"`` (default): a missing file is an error before anything runs;
-            ``"skip"``: validate every image first (decoding it) and leave out missing,
-            unreadable or truncated ones with a warning that counts and names them.
+        on_error: ``"raise"`` (default): the header of every file is read before
+            anything runs (`check_image_files`), and a missing, empty, non-image,
+            unsupported or oversized file is an error naming it; a file whose header is
+            fine but whose pixels do not decode (a truncated JPEG) stops the iteration
+            that reaches it with an error naming the file(s). ``"skip"``: decode every
+            image first and leave out missing, unreadable, truncated or oversized ones
+            with a warning that counts and names them; they are listed (with the
+            records' earlier exclusions) in the returned dataset's ``excluded``
+            attribute, a DataFrame with a ``reason`` column.
         fast_jpeg: decode a JPEG much larger than ``image_size`` at 1/2, 1/4 or 1/8 scale
             inside the JPEG decoder (as PIL's draft mode does), several times faster; only
             scales that keep at least the output's resolution are used. ``False`` always
             decodes in full (results then differ slightly, by resampling).
+        max_pixels: the pixel budget per image (height x width), checked from the header
+            before decoding; ``None`` means ``$DERMNET_MAX_IMAGE_PIXELS`` or
+            `dermnet.data.image_files.MAX_IMAGE_PIXELS` (100 million).
 
     Returns:
         A dataset of ``(images, labels)`` batches; images are float32
@@ -280,6 +389,8 @@ def make_dataset(
 
     Raises:
         MissingFileError: an image file is missing (``on_error="raise"``).
+        DataError: an image file cannot be read (``on_error="raise"``; the message names
+            it), or none can (``on_error="skip"``).
         ParameterError: a parameter is invalid, ``resize``, ``interpolation`` or
             ``transforms`` are given with a `DataConfig`, or ``with_metadata`` without an
             encoder for records that are not training records.
@@ -343,6 +454,9 @@ def make_dataset(
     drop_remainder = check_bool(drop_remainder, "drop_remainder", where)
     on_error = check_option(on_error, _ON_ERROR, "on_error", where)
     fast_jpeg = check_bool(fast_jpeg, "fast_jpeg", where)
+    from dermnet.data.image_files import max_image_pixels
+
+    budget = max_image_pixels(max_pixels, where)
     seed = check_seed(seed, "seed", where)
     cache_to = _cache_target(cache, where)
     for name, fn in (("transforms", transforms), ("augment", augment)):
@@ -353,14 +467,15 @@ def make_dataset(
     if len(records) == 0:
         raise ParameterError(f"The 'records' parameter of {where} must not be empty.")
 
+    headers: list[ImageHeader] = []
     if on_error == "skip":
-        records = _skip_bad(records)
+        records = _skip_bad(records, budget)
         if len(records) == 0:
             raise DataError(
                 f"make_dataset(on_error='skip'): no image of {records.name!r} is usable."
             )
-    else:
-        _check_exist(records)
+    if records.images is None:
+        headers = _check_headers(records, budget, where)
     meta = _metadata(records, metadata_encoder, where)[0] if with_metadata else None
 
     n = len(records)
@@ -371,6 +486,8 @@ def make_dataset(
     }
     if in_memory is None:
         columns["path"] = np.asarray(records.paths, dtype=object).astype(str)
+        columns["orientation"] = np.array([h.orientation for h in headers], dtype=np.int32)
+        columns["pil"] = np.array([not h.tf_decodable for h in headers], dtype=bool)
     if meta is not None:
         columns["metadata"] = meta
     ds = tf.data.Dataset.from_tensor_slices(columns)
@@ -387,24 +504,53 @@ def make_dataset(
             image = tf.numpy_function(fetch, [element["index"]], tf.uint8, stateful=False)
             return tf.ensure_shape(image, pixels.shape[1:])
     else:
+        from dermnet.data.image_files import decode_image_file
+
+        any_pil = bool(columns["pil"].any())
+        any_tf = not bool(columns["pil"].all())
+
+        def pil_decode(path: bytes) -> np.ndarray:
+            return decode_image_file(path.decode(), budget)
 
         def read(element: dict[str, tf.Tensor]) -> tf.Tensor:
-            data = tf.io.read_file(element["path"])
-            if fast_jpeg:
-                return _decode_fast(data, size, resize)
-            image = tf.io.decode_image(data, channels=3, expand_animations=False)
-            return tf.ensure_shape(image, [None, None, 3])
+            path, orientation = element["path"], element["orientation"]
+
+            def with_tf() -> tf.Tensor:
+                data = tf.io.read_file(path)
+                if fast_jpeg:
+                    image = _decode_fast(data, size, resize, orientation)
+                else:
+                    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+                return _orient(tf.ensure_shape(image, [None, None, 3]), orientation)
+
+            def with_pil() -> tf.Tensor:
+                image = tf.numpy_function(pil_decode, [path], tf.uint8, stateful=False)
+                return tf.ensure_shape(image, [None, None, 3])
+
+            if any_pil and any_tf:
+                return tf.cond(element["pil"], with_pil, with_tf)
+            return with_pil() if any_pil else with_tf()
 
     keep_uint8 = transforms is None  # cache 1 byte per channel when nothing changes range
 
     def load(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         image = _resize(tf.cast(read(element), tf.float32), size, resize, interpolation)
         image = tf.clip_by_value(tf.round(image), 0.0, 255.0)
-        out = {k: v for k, v in element.items() if k not in ("path", "index")}
+        out = {k: v for k, v in element.items() if k not in ("path", "index", "orientation", "pil")}
         out["image"] = tf.cast(image, tf.uint8) if keep_uint8 else image
         return out
 
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if in_memory is None:  # a file that fails to decode is named, not a bare TF error
+
+        def load_at(position: tf.Tensor, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            return {**load(element), "position": position}
+
+        ds = ds.enumerate().map(
+            load_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+        )
+        ds = _raise_on_lost(ds, records.paths, records.name, deterministic)
+    else:
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
     if transforms is not None:
 
@@ -471,7 +617,9 @@ def make_dataset(
         ds = _augment(ds, augment, seed, deterministic, meta is not None, label_mode is not None)
     options = tf.data.Options()
     options.deterministic = deterministic
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    result = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    result.excluded = records.excluded  # what on_error="skip" (and the loaders) left out
+    return result
 
 
 def load_images(
@@ -484,12 +632,14 @@ def load_images(
 
     The files go through `make_dataset`'s own decode, resize and preprocessing code
     (``make_dataset(records, data_config, label_mode=None)``), so a model sees the same
-    pixels in prediction and explanation as in training and evaluation. Every file is
-    first checked (opened and decoded at reduced scale with PIL, which finds empty,
-    truncated and non-image files), so a bad file is named by its path.
+    pixels in prediction and explanation as in training and evaluation (the EXIF
+    orientation applied, every colour mode made RGB). Every file is first checked
+    (`check_image_files` with ``decode=True``: its header read, then decoded at reduced
+    scale with PIL, which finds empty, truncated, oversized and non-image files), so a bad
+    file is named by its path.
 
     Args:
-        paths: image files (JPEG, PNG, BMP, GIF), or one file.
+        paths: image files (JPEG, PNG, BMP, GIF, WebP, TIFF), or one file.
         data_config: the `DataConfig` (size, resize, interpolation, preprocessing).
         batch_size: images decoded per step (memory, not results, depends on it).
 
@@ -531,10 +681,11 @@ def load_images(
     missing = [p for p in files if not os.path.isfile(p)]
     if missing:
         raise MissingFileError(f"{len(missing)} image file(s) do not exist: {_shown(missing)}")
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        problems = list(pool.map(_decodable, files))
-    bad = [f"{path} ({problem})" for path, problem in zip(files, problems, strict=True) if problem]
-    if bad:
+    from dermnet.data.image_files import check_image_files
+
+    report = check_image_files(files, decode=True)
+    if not report.ok:
+        bad = [f"{path} ({problem})" for path, problem in report.bad]
         raise DataError(f"{len(bad)} file(s) are not readable images: {_shown(bad)}")
 
     frame = pd.DataFrame({"image_path": files, "label": "image"})
@@ -543,53 +694,14 @@ def load_images(
     try:
         batches = [np.asarray(batch) for batch in ds.as_numpy_iterator()]
     except tf.errors.OpError as exc:  # a file PIL reads but TensorFlow does not
-        culprits = [p for p in files if _tf_undecodable(p)] or files
-        raise DataError(
-            f"TensorFlow cannot decode {len(culprits)} image file(s): {_shown(culprits)} "
-            f"({type(exc).__name__}: {exc.message.splitlines()[0] if exc.message else ''})"
-        ) from None
+        first = (exc.message or "").split("DataError: ", 1)[-1].splitlines()
+        raise DataError(first[0] if first else f"{where}: {exc}") from None
     return np.concatenate(batches).astype(np.float32, copy=False)
 
 
 def _shown(items: Sequence[str], limit: int = 5) -> str:
     more = f", ... ({len(items)} in all)" if len(items) > limit else ""
     return ", ".join(items[:limit]) + more
-
-
-def _decodable(path: str) -> str | None:
-    """Why PIL cannot decode ``path`` as an image TensorFlow reads, or ``None``.
-
-    A JPEG is decoded at 1/8 scale (PIL's draft mode), which still reads every byte, so
-    a truncated file is found at a fraction of a full decode's cost.
-    """
-    from PIL import Image
-
-    from dermnet.data.validation import _DECODABLE
-
-    try:
-        with Image.open(path) as image:
-            fmt = image.format or "?"
-            if fmt not in _DECODABLE:
-                return f"format {fmt}; TensorFlow reads JPEG, PNG, BMP and GIF"
-            if fmt in ("JPEG", "MPO"):
-                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-            image.load()
-            if image.width < 1 or image.height < 1:
-                return "empty image"
-    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, ...
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def _tf_undecodable(path: str) -> bool:
-    import tensorflow as tf
-
-    try:
-        data = tf.io.read_file(path)
-        tf.io.decode_image(data, channels=3, expand_animations=False)
-    except tf.errors.OpError:
-        return True
-    return False
 
 
 def _cache_target(cache: Any, where: str) -> str | Path | None:

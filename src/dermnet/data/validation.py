@@ -22,33 +22,41 @@ PROBLEMS = (
     "missing file",
     "unreadable image",
     "unsupported format",
+    "image too large",
     "duplicate image id",
     "duplicate image file",
     "empty class",
 )
-#: Formats TensorFlow's ``decode_image`` reads (PIL format names).
-_DECODABLE = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "MPO"}
 _COLUMNS = ["row", "image_path", "problem", "detail"]
 
 
-def _check_image(path: str) -> tuple[str | None, str, str, tuple[int, int] | None]:
-    """(problem or None, detail, PIL mode, (height, width)) for one image file."""
-    from PIL import Image
+def _check_image(
+    path: str, max_pixels: int | None = None
+) -> tuple[str | None, str, str, tuple[int, int] | None]:
+    """(problem or None, detail, PIL mode, (height, width)) for one image file.
+
+    The header is read, then the file is decoded by the one decoder every dermnet path
+    uses (`dermnet.data.image_files.decode_image_file`).
+    """
+    from dermnet.data.image_files import decode_image_file, read_image_header
 
     if not os.path.isfile(path):
         return "missing file", "no such file", "", None
     try:
-        with Image.open(path) as image:
-            fmt, mode = image.format or "?", image.mode
-            image.load()  # decodes every pixel: finds truncated files
-            size = (image.height, image.width)
-    except Exception as exc:
-        return "unreadable image", f"{type(exc).__name__}: {exc}", "", None
-    if fmt not in _DECODABLE:
-        return "unsupported format", f"{fmt} (TensorFlow reads JPEG, PNG, BMP, GIF)", mode, size
-    if size[0] < 1 or size[1] < 1:
-        return "unreadable image", f"empty image {size}", mode, size
-    return None, "", mode, size
+        header = read_image_header(path, max_pixels)
+    except DataError as exc:
+        detail = str(exc)[len(path) + 2 :]
+        if detail.startswith("unsupported"):
+            return "unsupported format", detail, "", None
+        if "pixel budget" in detail or "too many pixels" in detail:
+            return "image too large", detail, "", None
+        return "unreadable image", detail, "", None
+    size = (header.height, header.width)
+    try:
+        decode_image_file(path, max_pixels)
+    except DataError as exc:
+        return "unreadable image", str(exc)[len(path) + 2 :], header.mode, size
+    return None, "", header.mode, size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,13 +151,16 @@ def validate(
     check_duplicates: bool = True,
     check_classes: bool = True,
     workers: int | None = None,
+    max_pixels: int | None = None,
 ) -> ValidationReport:
     """Scan records and report what is wrong: missing, unreadable or truncated image files,
-    formats TensorFlow cannot decode, repeated image ids or files, and empty classes.
+    unsupported formats, images over the pixel budget, repeated image ids or files, and
+    empty classes.
 
-    Images are fully decoded with PIL (in threads), which finds truncated JPEGs that a
-    header check misses. The report also counts image modes (palette and RGBA PNGs are
-    fine: `make_dataset` makes them RGB), image sizes and missing metadata values.
+    Images are fully decoded (in threads) by the decoder `make_dataset` and `load_images`
+    use (`dermnet.data.image_files`), which finds truncated JPEGs that a header check
+    misses. The report also counts image modes (palette, RGBA, CMYK and 16-bit images are
+    fine: they are decoded to RGB), image sizes and missing metadata values.
     Nothing is changed: use ``report.drop_bad(records)`` to exclude the bad rows (recorded
     in ``records.excluded``) or ``report.raise_if_problems()``.
 
@@ -159,6 +170,8 @@ def validate(
         check_duplicates: report repeated ``image_id`` values and image paths.
         check_classes: report classes without any image.
         workers: decoding threads (default: up to 8, by CPU count).
+        max_pixels: the pixel budget per image (default:
+            `dermnet.data.image_files.max_image_pixels`).
 
     Returns:
         A `ValidationReport`.
@@ -180,6 +193,9 @@ def validate(
     check_classes = check_bool(check_classes, "check_classes", where)
     workers = check_int(workers, "workers", where, low=1, allow_none=True)
     workers = workers or min(8, (os.cpu_count() or 1) + 2)
+    from dermnet.data.image_files import max_image_pixels
+
+    budget = max_image_pixels(max_pixels, where)
     paths = records.paths
     rows: list[dict[str, Any]] = []
     modes: Counter[str] = Counter()
@@ -192,7 +208,7 @@ def validate(
             widths.append(records.images.shape[2])
     elif check_images:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_check_image, paths))
+            results = list(pool.map(lambda p: _check_image(p, budget), paths))
         for i, (problem, detail, mode, size) in enumerate(results):
             if mode:
                 modes[mode] += 1
