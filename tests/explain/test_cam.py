@@ -181,3 +181,68 @@ def test_uint8_images_give_the_same_maps_as_float(cnn, images32):
     pixels = np.rint(images32[:2]).astype(np.uint8)
     cam = GradCAM(cnn)
     np.testing.assert_allclose(cam(pixels), cam(pixels.astype("float32")), atol=1e-6)
+
+
+# -- target layers that cannot give a feature map (issue 13) ---------------------------------
+@pytest.mark.parametrize("cls", CAMS)
+def test_an_input_layer_as_target_is_a_parameter_error_listing_usable_layers(cls, cnn):
+    with pytest.raises(ParameterError) as info:
+        cls(cnn, target_layer="image")
+    message = str(info.value)
+    assert f"The 'target_layer' parameter of {cls.__name__}" in message
+    assert "Got 'image' instead: an input layer" in message
+    assert "Usable layers: 'preprocessing', 'simple_cnn', 'simple_cnn/block1_conv'" in message
+    assert "'simple_cnn/block3_conv'" in message
+    assert "'image'," not in message  # the input layer is not offered
+
+
+def test_a_layer_without_spatial_output_names_the_rank_and_suggests_close_names(cnn):
+    with pytest.raises(ParameterError) as info:
+        GradCAM(cnn, "avg_pool")
+    message = str(info.value)
+    assert "Got 'avg_pool' instead: its output has no spatial dimensions (output rank 2)" in (
+        message
+    )
+    assert "Usable layers:" in message
+
+
+def test_did_you_mean_offers_the_close_usable_layer():
+    from dermnet.explain.cam import target_layer_error
+
+    model = create_model("simple_cnn", 3, input_shape=(32, 32, 3))
+    error = target_layer_error(model, "simple_cnn/block3_cnv", "GradCAM", "a test")
+    assert "Did you mean 'simple_cnn/block3_conv'?" in str(error)
+
+
+class _Body(keras.Model):
+    """A subclassed block with a layer that its call never uses."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.used = keras.layers.Conv2D(2, 3, padding="same", name="used")
+        self.spare = keras.layers.Conv2D(2, 3, padding="same", name="spare")
+
+    def build(self, input_shape):
+        self.used.build(input_shape)
+        self.spare.build(input_shape)
+
+    def call(self, x):
+        return self.used(x)
+
+
+@pytest.mark.parametrize("cls", [GradCAM, EigenCAM, ScoreCAM])
+def test_a_layer_off_the_path_is_a_parameter_error_not_a_staging_error(cls):
+    image = keras.Input((16, 16, 3), name="image")
+    x = _Body(name="body")(image)
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(image, out)
+    images = np.full((2, 16, 16, 3), 100.0, "float32")
+    cam = cls(model, "body/spare")
+    for _ in range(2):  # the same clear error each time, not a cached broken trace
+        with pytest.raises(ParameterError) as info:
+            cam(images)
+        assert type(info.value) is ParameterError
+        message = str(info.value)
+        assert "Got 'body/spare' instead: it was not called when the model ran" in message
+        assert "Usable layers: 'body'" in message
+    assert cls(model, "body/used")(images).shape == (2, 16, 16)

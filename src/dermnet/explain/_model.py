@@ -16,6 +16,8 @@ from dermnet._core.errors import ParameterError
 from dermnet._core.validation import check_option, fail
 
 SCORES = ("logit", "probability")
+#: How far float images may stray outside [0, 255] (resampling overshoot, rounding).
+PIXEL_TOLERANCE = 0.5
 _SQUASHES = ("softmax", "sigmoid")
 
 
@@ -120,7 +122,12 @@ class ModelInputs:
 
 
 def check_images(images: Any, expected: Sequence[Any] | None, where: str) -> np.ndarray:
-    """Images as float32 ``(n, h, w, c)`` in [0, 255]; clear errors for wrong shape or dtype."""
+    """Images as float32 ``(n, h, w, c)`` in [0, 255].
+
+    Clear errors for a wrong shape or dtype, and for float values outside [0, 255] (by
+    more than `PIXEL_TOLERANCE`) or not finite; a warning for images that look scaled to
+    [0, 1].
+    """
     array = np.asarray(images)
     if array.ndim == 3:
         array = array[None]
@@ -152,7 +159,14 @@ def check_images(images: Any, expected: Sequence[Any] | None, where: str) -> np.
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(out)):
             raise fail("images", where, "finite values in [0, 255]", "NaN or infinite values")
-        peak = float(out.max())
+        low, peak = float(out.min()), float(out.max())
+        if low < -PIXEL_TOLERANCE or peak > 255.0 + PIXEL_TOLERANCE:
+            raise ParameterError(
+                f"The 'images' parameter of {where} must be float images with values in "
+                f"[0, 255] (dermnet models preprocess inside the model). Got values in "
+                f"[{low:.4g}, {peak:.4g}] instead; rescale the images to [0, 255] (for "
+                "example undo a normalization, or multiply [0, 1] images by 255)."
+            )
         if 0.0 < peak <= 1.0:
             warnings.warn(
                 f"{where}: the images look scaled to [0, 1] (max {peak:.3g}); dermnet models "
@@ -413,11 +427,3 @@ def normalize_positive(maps: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(peak > 0, maps / np.where(peak > 0, peak, 1.0), 0.0)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def not_spatial(path: str, rank: int | None, where: str) -> ParameterError:
-    return ParameterError(
-        f"The target layer {path!r} of {where} has no spatial dimensions (output rank "
-        f"{rank}); pick a convolutional layer with a 4-D (batch, height, width, channels) "
-        "output."
-    )

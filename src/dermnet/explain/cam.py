@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dermnet._core.errors import ParameterError
+from dermnet._core.registry import did_you_mean
 from dermnet._core.validation import check_bool, check_int, check_option
 from dermnet.explain._model import (
     SCORES,
@@ -20,12 +21,11 @@ from dermnet.explain._model import (
     capture_output,
     check_classes,
     logits_mode,
-    not_spatial,
     num_outputs,
     quiet_retracing,
     repeat_extras,
 )
-from dermnet.explain.layers import _output_rank, find_target_layer, resolve_layer
+from dermnet.explain.layers import _output_rank, find_target_layer, iter_layers, resolve_layer
 
 __all__ = ["BaseCAM", "EigenCAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM"]
 
@@ -66,11 +66,26 @@ class BaseCAM:
         self.score = check_option(score, SCORES, "score", where)
         self._inputs = ModelInputs(model, where)
         self._layer = resolve_layer(model, self.target_layer)
+        if _is_input_layer(self._layer):
+            raise target_layer_error(
+                model,
+                self.target_layer,
+                where,
+                "an input layer, which is not called when "
+                "the model runs (it has no feature map of its own)",
+            )
         rank = _output_rank(self._layer)
         if rank not in (None, 4):
-            raise not_spatial(self.target_layer, rank, where)
+            raise target_layer_error(
+                model,
+                self.target_layer,
+                where,
+                f"its output has no spatial dimensions (output rank {rank})",
+            )
         self._k = num_outputs(model, where)
         self._fns: dict[str, Any] = {}
+        # set while tracing when the target layer was not called (see `_call`)
+        self._trace_error: ParameterError | None = None
         #: What the class score was computed from: "logit" when an output softmax/sigmoid
         #: was left out, "output" when the model's output was used as it is.
         self.score_source_: str | None = None
@@ -92,10 +107,14 @@ class BaseCAM:
             out = self.model(self._inputs.feed(images, extras), training=False)
         self.score_source_ = "logit" if removed else "output"
         if "features" not in store:
-            raise ParameterError(
-                f"The target layer {self.target_layer!r} of {type(self).__name__} was not "
-                "called when the model ran; pick a layer on the path from input to output."
+            self._trace_error = target_layer_error(
+                self.model,
+                self.target_layer,
+                type(self).__name__,
+                "it was not called when the model ran (it is not on the path from the "
+                "input to the output)",
             )
+            raise self._trace_error
         if not isinstance(out, tf.Tensor) or out.shape.rank != 2:
             out = tf.convert_to_tensor(tf.nest.flatten(out)[0])
         chosen = tf.where(classes < 0, tf.argmax(out, axis=-1, output_type=tf.int32), classes)
@@ -162,6 +181,21 @@ class BaseCAM:
         array, extras, classes = self._prepare(images, class_index)
         return self._run(array, extras, classes, upsample)
 
+    def _call(self, fn: Any, *args: Any) -> Any:
+        """Call a compiled function; a `ParameterError` raised while tracing comes out as is.
+
+        TensorFlow wraps exceptions raised while tracing a ``tf.function`` in a
+        ``StagingError``; the dermnet error recorded in ``_trace_error`` is raised instead.
+        """
+        self._trace_error = None
+        try:
+            return fn(*args)
+        except Exception:
+            if self._trace_error is not None:
+                error, self._trace_error = self._trace_error, None
+                raise error from None
+            raise
+
     def _run(
         self, array: np.ndarray, extras: dict[str, np.ndarray], classes: np.ndarray, up: bool
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +204,7 @@ class BaseCAM:
         for start in range(0, len(array), self.batch_size):
             stop = start + self.batch_size
             ex = {k: v[start:stop] for k, v in extras.items()}
-            cam, cls = fn(array[start:stop], ex, classes[start:stop])
+            cam, cls = self._call(fn, array[start:stop], ex, classes[start:stop])
             maps.append(cam.numpy())
             chosen.append(cls.numpy())
         return np.concatenate(maps).astype(np.float32), np.concatenate(chosen)
@@ -181,6 +215,38 @@ class BaseCAM:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(target_layer={self.target_layer!r}, score={self.score!r})"
+
+
+def _is_input_layer(layer: Any) -> bool:
+    import keras
+
+    return isinstance(layer, keras.layers.InputLayer)
+
+
+def usable_target_layers(model: Any) -> list[str]:
+    """Paths of the layers a CAM method can use: 4-D output, not an input layer."""
+    return [
+        path
+        for path, layer in iter_layers(model)
+        if not _is_input_layer(layer) and _output_rank(layer) == 4
+    ]
+
+
+def target_layer_error(model: Any, path: str, where: str, why: str) -> ParameterError:
+    """The error for a target layer that cannot give a feature map, with usable layers."""
+    usable = usable_target_layers(model)
+    close = [c for c in did_you_mean(path.rsplit("/", 1)[-1], usable, n=3) if c != path]
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    shown = usable[-8:]
+    listed = ", ".join(repr(p) for p in shown)
+    if len(usable) > len(shown):
+        listed = f"(the last {len(shown)} of {len(usable)}) " + listed
+    layers = f" Usable layers: {listed}." if usable else " The model has no usable layer."
+    return ParameterError(
+        f"The 'target_layer' parameter of {where} must be a layer with a 4-D (batch, height, "
+        "width, channels) output on the path from the model's input to its output. Got "
+        f"{path!r} instead: {why}.{hint}{layers}"
+    )
 
 
 def _finish(cam: Any, size: Any, upsample: bool) -> Any:
@@ -380,7 +446,7 @@ class ScoreCAM(BaseCAM):
         for start in range(0, len(array), b):
             stop = start + b
             ex = {k: v[start:stop] for k, v in extras.items()}
-            feats, cls = feats_fn(array[start:stop], ex, classes[start:stop])
+            feats, cls = self._call(feats_fn, array[start:stop], ex, classes[start:stop])
             feats, cls = feats.numpy(), cls.numpy()
             for j in range(len(feats)):
                 fmap = feats[j]  # (h, w, C)
