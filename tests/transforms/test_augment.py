@@ -133,9 +133,11 @@ def _which(out, candidates):
 
 
 def _distinct_images(n, size=6):
-    """Random images with no symmetry: their 8 dihedral transforms all differ."""
+    """Random images with no symmetry (their 8 dihedral transforms all differ), in [0, 255]."""
     rng = np.random.default_rng(0)
-    return rng.permutation(n * size * size * 3).reshape(n, size, size, 3).astype(np.float32)
+    m = n * size * size * 3
+    values = rng.permutation(m) * (255.0 / m)  # m distinct values inside the value range
+    return values.reshape(n, size, size, 3).astype(np.float32)
 
 
 def test_random_rot90_turns_each_image_by_its_own_quarter_turns():
@@ -157,7 +159,7 @@ def test_random_rot90_config_round_trip_and_square_only():
     rebuilt = T.RandomRot90.from_config(config)
     assert rebuilt.get_config() == config
     assert config["seed"] == 9
-    x = _distinct_images(16)
+    x = _distinct_images(16) / 255.0  # the layer's value_range is (0, 1)
     np.testing.assert_array_equal(np.asarray(rebuilt(x)), np.asarray(layer(x)))
     with pytest.raises(ParameterError, match=r"must be square images.*\(2, 6, 8, 3\)"):
         T.RandomRot90(seed=0)(np.zeros((2, 6, 8, 3), np.float32))
@@ -183,3 +185,109 @@ def test_flips_set_gives_the_4_flips_only():
     assert sorted(set(flips)) == [0, 1, 2, 3]
     eval_out = T.augmentation("flips", seed=0)(x, training=False)
     np.testing.assert_array_equal(np.asarray(eval_out), x)
+
+
+# -- outputs stay inside value_range (issue 13) ----------------------------------------------
+def _strong(name, value_range):
+    """Each registered augmentation at its strongest settings, with ``value_range``."""
+    from dermnet.transforms.augment import AUGMENTATIONS
+
+    strong = {
+        "random_brightness": {"max_delta": 1.0},
+        "random_contrast": {"factor": 1.0},
+        "random_saturation": {"factor": 1.0},
+        "random_hue": {"max_delta": 0.5},
+        "random_zoom": {"zoom_range": (0.5, 2.0)},
+        "random_translation": {"fraction": 1.0},
+        "random_affine": {"zoom_range": (0.5, 2.0), "translate": 1.0},
+    }
+    cls = AUGMENTATIONS.get(name)
+    if name in ("mixup", "cutmix"):
+        return cls(alpha=1.0, num_classes=2, seed=3)
+    return cls(**strong.get(name, {}), value_range=value_range, seed=3)
+
+
+def _noise(high, n=8, size=12):
+    """Random pixels that touch both ends of [0, high]."""
+    x = np.random.default_rng(0).uniform(0.0, high, (n, size, size, 3)).astype(np.float32)
+    x[:, 0, 0] = 0.0
+    x[:, -1, -1] = high
+    return x
+
+
+def _run(layer, images):
+    if isinstance(layer, (T.MixUp, T.CutMix)):
+        return np.asarray(layer(images, np.arange(len(images)) % 2)[0])
+    return np.asarray(layer(images, training=True))
+
+
+@pytest.mark.parametrize("high", [1.0, 255.0], ids=["unit", "byte"])
+@pytest.mark.parametrize("name", T.list_augmentations())
+def test_every_augmentation_keeps_outputs_inside_value_range(name, high):
+    import tensorflow as tf
+
+    images = _noise(high)
+    layer = _strong(name, (0.0, high))
+    for _ in range(3):  # several draws
+        out = _run(layer, images)
+        assert out.shape == images.shape
+        assert out.min() >= 0.0, (name, out.min())
+        assert out.max() <= high, (name, out.max())
+    # the same inside a graph (tf.data), where nothing is checked but the output is clipped
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(4)
+    ds = ds.map(lambda x: _run_graph(layer, x))
+    out = np.concatenate([b.numpy() for b in ds])
+    assert out.min() >= 0.0
+    assert out.max() <= high
+
+
+def _run_graph(layer, x):
+    if isinstance(layer, (T.MixUp, T.CutMix)):
+        return layer(x, tf_labels(x))[0]
+    return layer(x, training=True)
+
+
+def tf_labels(x):
+    import tensorflow as tf
+
+    return tf.zeros(tf.shape(x)[0], tf.int32)
+
+
+def test_brightness_delta_is_a_fraction_of_the_range_on_unit_images():
+    x = np.full((64, 4, 4, 3), 0.5, np.float32)
+    out = np.asarray(T.RandomBrightness(0.1, value_range=(0, 1), seed=0)(x))
+    offsets = out[:, 0, 0, 0] - 0.5
+    assert np.abs(offsets).max() <= 0.1 + 1e-6  # 0.1 of the range [0, 1], not 0.1 * 255
+    assert np.abs(offsets).max() > 0.05  # and really drawn up to about that
+    np.testing.assert_allclose(out, out[:, :1, :1, :1] * np.ones_like(out))  # one per image
+    byte = np.asarray(T.RandomBrightness(0.1, seed=0)(x * 255.0))
+    np.testing.assert_allclose(byte, out * 255.0, rtol=1e-5)  # the same draws, scaled
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in T.list_augmentations() if n not in ("mixup", "cutmix")]
+)
+def test_unit_images_with_the_default_byte_range_give_a_warning(name):
+    images = _noise(1.0)
+    with pytest.warns(UserWarning, match=r"scaled to \[0, 1\].*value_range=\(0, 1\)"):
+        _run(_strong(name, (0.0, 255.0)), images)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in T.list_augmentations() if n not in ("mixup", "cutmix")]
+)
+def test_eager_inputs_outside_value_range_are_a_parameter_error(name):
+    layer = _strong(name, (0.0, 1.0))
+    cls = type(layer).__name__
+    with pytest.raises(
+        ParameterError,
+        match=rf"'inputs' parameter of {cls} must hold values in its value_range \[0, 1\]\. "
+        r"Got values in \[0, 255\] instead",
+    ):
+        _run(layer, _noise(255.0))
+    bad = _noise(1.0)
+    bad[0, 1, 1, 0] = np.nan
+    with pytest.raises(ParameterError, match="finite"):
+        _run(layer, bad)
+    # not training: the input comes back as it is, unchecked
+    np.testing.assert_array_equal(np.asarray(layer(_noise(255.0), training=False)), _noise(255.0))

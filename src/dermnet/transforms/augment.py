@@ -9,6 +9,11 @@ when ``training=True``: ``fit`` augments, ``predict`` does not), on a batch tens
 the sequence of random draws is reproducible; every layer is registered for ``.keras``
 files under the ``dermnet`` package.
 
+Called eagerly (on NumPy arrays), a layer checks its inputs: values outside
+``value_range`` are a `ParameterError`, and images that look scaled to [0, 1] while
+``value_range`` is (0, 255) give a warning (the changes, fractions of the range, would be
+255 times too strong for them). Inside a graph the outputs are clipped to ``value_range``.
+
 `MixUp` and `CutMix` mix images and labels of a batch, so they take
 ``(images, labels)`` and return both: map them over a batched ``(images, labels)``
 dataset.
@@ -17,6 +22,7 @@ dataset.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -137,9 +143,47 @@ class _Augmentation(keras.layers.Layer):
             )
         if not training:
             return x
-        if rank == 3:
-            return self.augment(x[None])[0]
-        return self.augment(x)
+        self._check_values(x)
+        out = self.augment(x[None])[0] if rank == 3 else self.augment(x)
+        return self._clip(out)
+
+    def _check_values(self, x: Any) -> None:
+        """Eager inputs only: values inside `value_range`, and not [0, 1] images in [0, 255].
+
+        Inside a graph (``tf.data``, ``fit``) nothing can be checked without a cost on
+        every batch; the outputs are clipped to `value_range` there as everywhere.
+        """
+        import tensorflow as tf
+
+        if not tf.executing_eagerly() or not hasattr(x, "numpy"):
+            return
+        values = x.numpy()
+        if values.size == 0:
+            return
+        where = type(self).__name__
+        low, high = self.value_range
+        found_low, found_high = float(values.min()), float(values.max())
+        if not (math.isfinite(found_low) and math.isfinite(found_high)):
+            raise ParameterError(
+                f"The 'inputs' parameter of {where} must hold finite values. Got NaN or "
+                "infinite values instead."
+            )
+        tolerance = 1e-3 * (high - low)
+        if found_low < low - tolerance or found_high > high + tolerance:
+            raise ParameterError(
+                f"The 'inputs' parameter of {where} must hold values in its value_range "
+                f"[{low:g}, {high:g}]. Got values in [{found_low:.4g}, {found_high:.4g}] "
+                "instead; pass value_range=(low, high) matching the images (for example "
+                "value_range=(0, 1) for images scaled to [0, 1])."
+            )
+        if low == 0.0 and high > 2.0 and 0.0 < found_high <= 1.0:
+            warnings.warn(
+                f"{where}: the images look scaled to [0, 1] (max {found_high:.3g}) but "
+                f"value_range is ({low:g}, {high:g}); pass value_range=(0, 1), or the "
+                f"changes are {high:g} times too strong for these images.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def augment(self, images: Any) -> Any:
         """Augment a float batch ``NxHxWxC``."""
@@ -658,7 +702,10 @@ class MixUp(_Mixing):
     def mix(self, x: Any, y: Any, x2: Any, y2: Any, lam: Any) -> tuple[Any, Any]:
         w = lam[:, None, None, None]
         v = lam[:, None]
-        return x * w + x2 * (1.0 - w), y * v + y2 * (1.0 - v)
+        mixed = x * w + x2 * (1.0 - w)
+        # rounding can step past both inputs (255.00002): keep each pixel between them
+        mixed = ops.minimum(ops.maximum(mixed, ops.minimum(x, x2)), ops.maximum(x, x2))
+        return mixed, y * v + y2 * (1.0 - v)
 
 
 @_register("cutmix")
