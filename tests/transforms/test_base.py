@@ -110,13 +110,62 @@ def test_masks_must_match_the_image():
         T.CropToMask()(np.zeros((10, 10, 3), np.uint8))
 
 
-def test_classes_moved_out_of_base_are_still_importable_from_it():
+def test_classes_moved_out_of_base_are_still_importable_from_it_with_a_warning():
     from dermnet.transforms import base
 
-    assert base.ShadesOfGray is T.ShadesOfGray
-    assert base.Resize is T.Resize
+    with pytest.warns(DeprecationWarning, match=r"base\.ShadesOfGray is deprecated"):
+        assert base.ShadesOfGray is T.ShadesOfGray
+    with pytest.warns(DeprecationWarning, match=r"base\.Resize is deprecated"):
+        assert base.Resize is T.Resize
     with pytest.raises(AttributeError):
         base.NotATransform  # noqa: B018
+
+
+def test_the_constructor_stores_the_checked_values_and_the_config_reads_them():
+    assert Resize(12).size == (12, 12)
+    assert Resize(12).get_config() == {"size": [12, 12], "mode": "stretch", "interpolation": "auto"}
+    assert ShadesOfGray(p=4).p == 4.0
+    assert isinstance(ShadesOfGray(p=4).p, float)
+    assert T.ConvertColor("lab").channels == 3
+    assert T.ConvertColor("gray").get_config() == {"space": "gray", "channels": 1}
+    assert T.GaussianBlur(2).get_config() == {"sigma": 2.0, "kernel_size": 0}
+
+
+def test_a_transform_that_does_not_store_an_argument_under_its_name_fails():
+    from dermnet.transforms import functional as F
+
+    class Blur(T.Transform):
+        function = staticmethod(F.gaussian_blur)
+
+        def __init__(self, sigma: float = 1.0) -> None:
+            self.s = sigma
+
+    with pytest.raises(ParameterError, match=r"takes 'sigma' but does not store it as self\.sigma"):
+        Blur(2.0)
+
+
+def test_a_transform_whose_constructor_takes_star_args_fails_when_defined():
+    with pytest.raises(ParameterError, match=r"must name each of its parameters.*\*\*options"):
+
+        class Loose(T.Transform):
+            def __init__(self, **options: float) -> None:
+                self.options = options
+
+
+def test_a_subclass_with_its_own_get_config_keeps_working():
+    class Gamma(T.Transform):  # written the way transforms were before configs were derived
+        def __init__(self, gamma: float = 1.0) -> None:
+            self._gamma = float(gamma)
+
+        def apply(self, image: np.ndarray) -> np.ndarray:
+            return image
+
+        def get_config(self) -> dict:
+            return {"gamma": self._gamma}
+
+    assert Gamma(2).get_config() == {"gamma": 2.0}
+    assert Gamma(2) == Gamma.from_config({"gamma": 2.0})
+    assert repr(Gamma(2)) == "Gamma(gamma=2.0)"
 
 
 def test_remove_hair_exposes_its_mask():

@@ -7,8 +7,10 @@ here the day it is added to the library.
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,6 +162,56 @@ def test_every_registered_transform_is_in_the_suite():
 def test_the_case_builds_the_registered_class(name):
     assert type(CASES[name].make()) is TRANSFORMS.get(name)
     assert TRANSFORMS.get(name).name == name
+
+
+#: ``to_dict()`` of every transform with non-default parameters (see test_frozen_dicts.py).
+FROZEN = json.loads((Path(__file__).parents[1] / "files" / "transforms_v0.json").read_text())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_config_is_the_constructor_arguments_stored_under_their_names(name):
+    """The guard of "declare a parameter once": the config is read from ``__init__``."""
+    cls = TRANSFORMS.get(name)
+    assert cls.get_config is T.Transform.get_config, f"{cls.__name__} writes its own get_config"
+    params = list(inspect.signature(cls).parameters)
+    transform = CASES[name].make()
+    for param in params:
+        assert param in vars(transform), (
+            f"{cls.__name__}.__init__ takes {param!r} but does not store it as self.{param}"
+        )
+    assert list(transform.get_config()) == params
+    if name != "compose":  # (its children's dicts carry the version that wrote them)
+        config = FROZEN["transforms"][name]["config"]
+        assert bool(config) == bool(params), "the frozen entry holds non-default values"
+        assert cls(**config).get_config() == config  # each value lands under its own name
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if TRANSFORMS.get(n).function is not None])
+def test_the_class_takes_its_functions_parameters_with_the_same_defaults(name):
+    cls = TRANSFORMS.get(name)
+    accepted = inspect.signature(cls.function).parameters
+    for param in inspect.signature(cls).parameters.values():
+        assert param.name in accepted, (cls.__name__, param.name)
+        assert param.default == accepted[param.name].default, (cls.__name__, param.name)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if TRANSFORMS.get(n).function is not None])
+def test_the_class_and_its_function_check_parameters_with_one_declaration(name):
+    """A bad value gets the same message from the class and from the function, but
+    for the name: one declaration of the constraint serves both."""
+    case = CASES[name]
+    cls = TRANSFORMS.get(name)
+    function = cls.function
+    base = case.make().get_config()
+    inputs = (_image(), _mask()) if case.needs_mask else (_image(),)
+    for kwargs, param in case.bad:
+        with pytest.raises(ParameterError, match=f"'{param}' parameter of {cls.__name__}") as c:
+            cls(**{**base, **kwargs})
+        with pytest.raises(
+            ParameterError, match=f"'{param}' parameter of {function.__name__}"
+        ) as f:
+            function(*inputs, **{**base, **kwargs})
+        assert str(f.value) == str(c.value).replace(cls.__name__, function.__name__)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,8 +1,16 @@
 """Transform classes: thin wrappers around `dermnet.transforms.functional`.
 
-A transform draws no pixels itself: it stores its parameters (``get_config``), validates
-them at construction, and calls a pure function. Every transform serializes to a dict that
-records the dermnet version, and back (``to_dict`` / ``transform_from_dict``).
+A transform draws no pixels itself: its ``__init__`` only stores each argument under the
+argument's own name, and it calls a pure function (its ``function``). The parameters are
+declared once: their checks are the function's (`dermnet.transforms._constraints`), run
+when the transform is constructed, and ``get_config`` / ``to_dict`` read the constructor
+signature (as scikit-learn's ``BaseEstimator.get_params`` does). Every transform
+serializes to a dict that records the dermnet version, and back (``to_dict`` /
+``transform_from_dict``).
+
+The built-in transforms are registered when the package is imported
+(``dermnet/transforms/__init__.py`` imports `dermnet.transforms.preprocessing`), so this
+module never imports the modules that define them: the imports point one way.
 
 The same transform runs on one ``HxWxC`` image, on a NumPy batch ``NxHxWxC``, with a lesion
 mask that geometric transforms move along with the image (``t(image, mask=mask)``), inside
@@ -12,6 +20,8 @@ mask that geometric transforms move along with the image (``t(image, mask=mask)`
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, overload
@@ -20,6 +30,7 @@ import numpy as np
 
 from dermnet._core.errors import ParameterError
 from dermnet._core.registry import Registry
+from dermnet.transforms._constraints import check_params
 from dermnet.transforms.functional import check_image
 
 __all__ = [
@@ -60,22 +71,23 @@ def list_transforms(pattern: str | None = None) -> list[str]:
         >>> list_transforms("*blur")
         ['gaussian_blur', 'median_blur']
     """
-    _load_builtin_transforms()
     return TRANSFORMS.names(pattern)
-
-
-def _load_builtin_transforms() -> None:
-    """Import the module that registers the built-in transforms (it imports this one)."""
-    import dermnet.transforms.preprocessing  # noqa: F401
 
 
 class Transform:
     """Base class of dermnet's preprocessing transforms.
 
-    Subclasses store their keyword arguments as attributes of the same name, list them
-    in ``get_config``, and implement `apply` for one ``HxWxC`` image. Calling a
-    transform validates the image (errors name the transform), and applies it to one
-    image or image by image to a ``NxHxWxC`` batch. With ``mask=`` it returns
+    A subclass names the pure function it wraps (``function =
+    staticmethod(F.some_op)``) and its ``__init__`` stores every argument under the
+    argument's own name, nothing more. When ``__init__`` returns, the arguments are
+    checked against the constraints the function declares (messages name the class)
+    and stored converted; `get_config` returns them, read from the ``__init__``
+    signature, so a config cannot drift from the constructor. `apply` calls the
+    function with them; a subclass overrides it (or `apply_with_mask`) where it does
+    more.
+
+    Calling a transform validates the image (errors name the transform), and applies it
+    to one image or image by image to a ``NxHxWxC`` batch. With ``mask=`` it returns
     ``(image, mask)``: geometric transforms move the mask with the image, the others
     return it unchanged.
 
@@ -89,10 +101,67 @@ class Transform:
     input_channels: ClassVar[tuple[int, ...]] = (3,)
     #: True when the transform moves pixels (resize, crop): masks are moved along.
     geometric: ClassVar[bool] = False
+    #: The function of `dermnet.transforms.functional` that `apply` calls with the
+    #: parameters, and whose declared constraints check them (None: no function).
+    function: ClassVar[Callable[..., Any] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._get_param_names()  # a constructor with *args or **kwargs fails here
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked_init(self: Transform, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is checked_init:  # the outermost __init__ checks
+                self._check_params()
+
+        cls.__init__ = checked_init  # type: ignore[method-assign]
+
+    @classmethod
+    def _get_param_names(cls) -> tuple[str, ...]:
+        """The constructor's parameter names, in order (scikit-learn's rule)."""
+        if cls.__init__ is object.__init__:
+            return ()
+        names = []
+        for param in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise ParameterError(
+                    f"{cls.__name__}.__init__ must name each of its parameters (its config "
+                    f"is read from the signature); it takes {param}."
+                )
+            names.append(param.name)
+        return tuple(names)
+
+    def _params(self) -> dict[str, Any]:
+        """The stored constructor arguments, by name."""
+        missing = [n for n in self._get_param_names() if not hasattr(self, n)]
+        if missing:
+            raise ParameterError(
+                f"{type(self).__name__}.__init__ takes {missing[0]!r} but does not store it "
+                f"as self.{missing[0]}: a Transform keeps every constructor argument under "
+                "its own name (get_config, to_dict and equality are read from them)."
+            )
+        return {n: getattr(self, n) for n in self._get_param_names()}
+
+    def _check_params(self) -> None:
+        """Check the stored arguments against `function`'s constraints; store them converted."""
+        if type(self).get_config is not Transform.get_config:
+            return  # a subclass with its own config (written before configs were derived)
+        params = self._params()
+        function = type(self).function
+        if function is not None:
+            for key, value in check_params(function, params, type(self).__name__).items():
+                setattr(self, key, value)
 
     def apply(self, image: np.ndarray) -> np.ndarray:
-        """Transform one validated image."""
-        raise NotImplementedError
+        """Transform one validated image: `function` called with the parameters."""
+        function = type(self).function
+        if function is None:
+            raise NotImplementedError(f"{type(self).__name__} has no function to apply")
+        return function(image, **self._params())  # type: ignore[no-any-return]
 
     def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Transform one image and its ``HxW`` mask; the base class leaves the mask as is."""
@@ -108,8 +177,9 @@ class Transform:
         return h, w, c
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, JSON-serializable."""
-        return {}
+        """The constructor arguments, by name, JSON-serializable (tuples become lists,
+        transforms their `to_dict`)."""
+        return {key: _jsonable(value) for key, value in self._params().items()}
 
     @overload
     def __call__(self, image: np.ndarray, mask: None = None) -> np.ndarray: ...
@@ -162,6 +232,14 @@ class Transform:
         return hash((type(self).__name__, repr(self.get_config())))
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Transform):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def _hwc(shape: Sequence[int | None]) -> Shape:
     shape = tuple(shape)
     if len(shape) == 2:
@@ -207,7 +285,6 @@ def transform_from_dict(data: dict[str, Any]) -> Transform:
             "The 'data' parameter of transform_from_dict must be a dict with a 'name' key "
             f"(written by Transform.to_dict). Got {data!r} instead."
         )
-    _load_builtin_transforms()
     written = data.get("dermnet_version")
     if isinstance(written, str):
         from dermnet._version import __version__
@@ -290,9 +367,6 @@ class Compose(Transform):
             shape = transform.output_shape(shape)
         return shape
 
-    def get_config(self) -> dict[str, Any]:
-        return {"transforms": [t.to_dict() for t in self.transforms]}
-
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Compose:
         unknown = sorted(set(config) - {"transforms"})
@@ -316,10 +390,18 @@ def _checked(transform: Transform, image: np.ndarray) -> np.ndarray:
     return check_image(image, type(transform).__name__, channels=transform.input_channels)
 
 
-def __getattr__(name: str) -> Any:
-    # ShadesOfGray and Resize lived here before the transforms moved to preprocessing.py.
-    if name in ("ShadesOfGray", "Resize"):
-        from dermnet.transforms import preprocessing
+_MOVED = {"ShadesOfGray": "shades_of_gray", "Resize": "resize"}
 
-        return getattr(preprocessing, name)
+
+def __getattr__(name: str) -> Any:
+    # ShadesOfGray and Resize lived here before the transforms moved to preprocessing.py;
+    # they come from the registry, so this module does not import the one defining them.
+    if name in _MOVED:
+        warnings.warn(
+            f"dermnet.transforms.base.{name} is deprecated; import it from "
+            f"dermnet.transforms ({name} lives in dermnet.transforms.preprocessing).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return TRANSFORMS.get(_MOVED[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

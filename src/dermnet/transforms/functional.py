@@ -28,12 +28,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from dermnet._core.errors import ParameterError
-from dermnet._core.validation import (
-    check_float,
-    check_image_size,
-    check_int,
-    check_option,
-    fail,
+from dermnet._core.validation import check_bool, check_image_size, fail
+from dermnet.transforms._constraints import (
+    constrained,
+    integer,
+    number,
+    odd,
+    one_of,
+    triple,
 )
 
 __all__ = [
@@ -185,13 +187,6 @@ def _gray_u8(image: np.ndarray) -> np.ndarray:
     return u8.reshape(u8.shape[0], u8.shape[1])
 
 
-def _odd(value: Any, param: str, where: str, *, low: int = 1) -> int:
-    number = check_int(value, param, where, low=low)
-    if number % 2 == 0:
-        raise fail(param, where, f"an odd int >= {low}", value)
-    return number
-
-
 def _batchable(fn: F) -> F:
     """Let a per-image function also take a batch ``NxHxWxC`` (applied image by image)."""
 
@@ -213,6 +208,7 @@ def _batchable(fn: F) -> F:
 
 
 # -- colour constancy ------------------------------------------------------------------------
+@constrained(p=number(low=1.0))
 @_batchable
 def shades_of_gray(image: np.ndarray, p: float = 6.0) -> np.ndarray:
     """Shades of Gray colour constancy (Finlayson and Trezzi, 2004).
@@ -235,7 +231,6 @@ def shades_of_gray(image: np.ndarray, p: float = 6.0) -> np.ndarray:
         [132, 132, 132]
     """
     image = check_image(image, "shades_of_gray")
-    p = check_float(p, "p", "shades_of_gray", low=1.0)
     if image.dtype == np.uint8:  # exact and fast: per-channel histograms
         counts = _channel_histograms(image)
         values = np.power(np.arange(256, dtype=np.float64), p)
@@ -293,6 +288,7 @@ def gray_world(image: np.ndarray) -> np.ndarray:
     return _apply_illuminant(image, image.astype(np.float64).mean(axis=(0, 1)))
 
 
+@constrained(percentile=number(0.0, 100.0))
 @_batchable
 def max_rgb(image: np.ndarray, percentile: float = 100.0) -> np.ndarray:
     """Max-RGB (white patch) colour constancy: the brightest value of each channel is white.
@@ -311,7 +307,6 @@ def max_rgb(image: np.ndarray, percentile: float = 100.0) -> np.ndarray:
         [132, 132, 132]
     """
     image = check_image(image, "max_rgb")
-    percentile = check_float(percentile, "percentile", "max_rgb", low=0.0, high=100.0)
     if percentile == 100.0:
         import cv2
 
@@ -329,6 +324,15 @@ def max_rgb(image: np.ndarray, percentile: float = 100.0) -> np.ndarray:
 
 
 # -- hair removal ----------------------------------------------------------------------------
+#: The parameters `hair_mask` and `remove_hair` share.
+_HAIR_MASK_CHECKS = {
+    "kernel_size": odd(3),
+    "threshold": number(0.0, 255.0),
+    "smoothing": number(low=0.0),
+}
+
+
+@constrained(**_HAIR_MASK_CHECKS)
 @_batchable
 def hair_mask(
     image: np.ndarray,
@@ -365,11 +369,7 @@ def hair_mask(
     """
     import cv2
 
-    where = "hair_mask"
-    image = check_image(image, where, channels=(1, 3))
-    kernel_size = _odd(kernel_size, "kernel_size", where, low=3)
-    threshold = check_float(threshold, "threshold", where, low=0.0, high=255.0)
-    smoothing = check_float(smoothing, "smoothing", where, low=0.0)
+    image = check_image(image, "hair_mask", channels=(1, 3))
     gray = _gray_u8(image)
     if smoothing > 0:
         gray = cv2.GaussianBlur(gray, (0, 0), sigmaX=smoothing, sigmaY=smoothing)
@@ -378,6 +378,12 @@ def hair_mask(
     return blackhat > threshold
 
 
+@constrained(
+    **_HAIR_MASK_CHECKS,
+    radius=integer(low=1),
+    method=one_of(_INPAINT_METHODS),
+    return_mask=check_bool,
+)
 @_batchable
 def remove_hair(
     image: np.ndarray,
@@ -415,13 +421,7 @@ def remove_hair(
     """
     import cv2
 
-    where = "remove_hair"
-    image = check_image(image, where, channels=(1, 3))
-    kernel_size = _odd(kernel_size, "kernel_size", where, low=3)
-    threshold = check_float(threshold, "threshold", where, low=0.0, high=255.0)
-    radius = check_int(radius, "radius", where, low=1)
-    method = check_option(method, _INPAINT_METHODS, "method", where)
-    smoothing = check_float(smoothing, "smoothing", where, low=0.0)
+    image = check_image(image, "remove_hair", channels=(1, 3))
     mask = hair_mask(image, kernel_size, threshold, smoothing)
     if not mask.any():
         out = image.copy()
@@ -436,6 +436,7 @@ def remove_hair(
 
 
 # -- contrast --------------------------------------------------------------------------------
+@constrained(clip_limit=number(low=0.0, low_open=True), tile_grid_size=integer(low=1))
 @_batchable
 def clahe(image: np.ndarray, clip_limit: float = 2.0, tile_grid_size: int = 8) -> np.ndarray:
     """Contrast-limited adaptive histogram equalisation of the lightness (CIELAB L).
@@ -461,12 +462,10 @@ def clahe(image: np.ndarray, clip_limit: float = 2.0, tile_grid_size: int = 8) -
     """
     import cv2
 
-    where = "clahe"
-    image = check_image(image, where, channels=(1, 3))
-    clip_limit = check_float(clip_limit, "clip_limit", where, low=0.0, low_open=True)
-    tiles = check_int(tile_grid_size, "tile_grid_size", where, low=1)
+    image = check_image(image, "clahe", channels=(1, 3))
     u8, top = _to_uint8(image)
-    equaliser = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
+    tiles = (tile_grid_size, tile_grid_size)
+    equaliser = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=tiles)
     if u8.ndim == 3 and u8.shape[2] == 3:
         lab = cv2.cvtColor(u8, cv2.COLOR_RGB2LAB)
         lab[..., 0] = equaliser.apply(np.ascontiguousarray(lab[..., 0]))
@@ -506,6 +505,7 @@ def equalize_histogram(image: np.ndarray) -> np.ndarray:
 
 
 # -- smoothing, denoising, sharpening --------------------------------------------------------
+@constrained(sigma=number(low=0.0, low_open=True), kernel_size=odd(1, or_zero=True))
 @_batchable
 def gaussian_blur(image: np.ndarray, sigma: float = 1.0, kernel_size: int = 0) -> np.ndarray:
     """Gaussian blur.
@@ -525,16 +525,13 @@ def gaussian_blur(image: np.ndarray, sigma: float = 1.0, kernel_size: int = 0) -
     """
     import cv2
 
-    where = "gaussian_blur"
-    image = check_image(image, where, channels=(1, 3))
-    sigma = check_float(sigma, "sigma", where, low=0.0, low_open=True)
-    if kernel_size != 0:
-        kernel_size = _odd(kernel_size, "kernel_size", where)
+    image = check_image(image, "gaussian_blur", channels=(1, 3))
     src = image if image.dtype == np.uint8 else _as_float32(image)
     out = cv2.GaussianBlur(src, (kernel_size, kernel_size), sigmaX=sigma, sigmaY=sigma)
     return _restore(out, image)
 
 
+@constrained(kernel_size=odd(3))
 @_batchable
 def median_blur(image: np.ndarray, kernel_size: int = 3) -> np.ndarray:
     """Median filter: removes salt-and-pepper noise and thin artefacts, keeps edges.
@@ -554,15 +551,18 @@ def median_blur(image: np.ndarray, kernel_size: int = 3) -> np.ndarray:
     """
     import cv2
 
-    where = "median_blur"
-    image = check_image(image, where, channels=(1, 3))
-    kernel_size = _odd(kernel_size, "kernel_size", where, low=3)
+    image = check_image(image, "median_blur", channels=(1, 3))
     if image.dtype == np.uint8 or kernel_size > 5:
         u8, top = _to_uint8(image)
         return _from_uint8(cv2.medianBlur(u8, kernel_size), image, top)
     return _restore(cv2.medianBlur(_as_float32(image), kernel_size), image)
 
 
+@constrained(
+    diameter=integer(low=1),
+    sigma_color=number(low=0.0, low_open=True),
+    sigma_space=number(low=0.0, low_open=True),
+)
 @_batchable
 def bilateral_filter(
     image: np.ndarray,
@@ -589,11 +589,7 @@ def bilateral_filter(
     """
     import cv2
 
-    where = "bilateral_filter"
-    image = check_image(image, where, channels=(1, 3))
-    diameter = check_int(diameter, "diameter", where, low=1)
-    sigma_color = check_float(sigma_color, "sigma_color", where, low=0.0, low_open=True)
-    sigma_space = check_float(sigma_space, "sigma_space", where, low=0.0, low_open=True)
+    image = check_image(image, "bilateral_filter", channels=(1, 3))
     top = _value_max(image)
     src = image if image.dtype == np.uint8 else _as_float32(image)
     if src.ndim == 3 and src.shape[2] == 1:
@@ -602,6 +598,11 @@ def bilateral_filter(
     return _restore(out, image)
 
 
+@constrained(
+    strength=number(low=0.0, low_open=True),
+    template_window_size=odd(3),
+    search_window_size=odd(3),
+)
 @_batchable
 def denoise_nl_means(
     image: np.ndarray,
@@ -629,11 +630,8 @@ def denoise_nl_means(
     """
     import cv2
 
-    where = "denoise_nl_means"
-    image = check_image(image, where, channels=(1, 3))
-    strength = check_float(strength, "strength", where, low=0.0, low_open=True)
-    template = _odd(template_window_size, "template_window_size", where, low=3)
-    search = _odd(search_window_size, "search_window_size", where, low=3)
+    image = check_image(image, "denoise_nl_means", channels=(1, 3))
+    template, search = template_window_size, search_window_size
     u8, top = _to_uint8(image)
     if u8.ndim == 3 and u8.shape[2] == 3:
         out = cv2.fastNlMeansDenoisingColored(u8, None, strength, strength, template, search)
@@ -642,6 +640,9 @@ def denoise_nl_means(
     return _from_uint8(out, image, top)
 
 
+@constrained(
+    sigma=number(low=0.0, low_open=True), amount=number(low=0.0), threshold=number(0.0, 255.0)
+)
 @_batchable
 def unsharp_mask(
     image: np.ndarray, sigma: float = 1.0, amount: float = 1.0, threshold: float = 0.0
@@ -667,11 +668,7 @@ def unsharp_mask(
     """
     import cv2
 
-    where = "unsharp_mask"
-    image = check_image(image, where, channels=(1, 3))
-    sigma = check_float(sigma, "sigma", where, low=0.0, low_open=True)
-    amount = check_float(amount, "amount", where, low=0.0)
-    threshold = check_float(threshold, "threshold", where, low=0.0, high=255.0)
+    image = check_image(image, "unsharp_mask", channels=(1, 3))
     top = _value_max(image)
     x = _as_float32(image)
     if x.ndim == 3 and x.shape[2] == 1:
@@ -683,6 +680,21 @@ def unsharp_mask(
 
 
 # -- edges -----------------------------------------------------------------------------------
+def _thresholds_in_order(params: dict[str, Any], where: str) -> None:
+    low, high = params["low_threshold"], params["high_threshold"]
+    if high < low:
+        raise fail("high_threshold", where, f">= low_threshold ({low:g})", high)
+
+
+#: The parameters `edge_map` and `enhance_edges` share.
+_EDGE_CHECKS = {
+    "method": one_of(_EDGE_METHODS),
+    "low_threshold": number(low=0.0),
+    "high_threshold": number(low=0.0),
+}
+
+
+@constrained(**_EDGE_CHECKS, rule=_thresholds_in_order)
 @_batchable
 def edge_map(
     image: np.ndarray,
@@ -714,16 +726,11 @@ def edge_map(
     """
     import cv2
 
-    where = "edge_map"
-    image = check_image(image, where, channels=(1, 3))
-    method = check_option(method, _EDGE_METHODS, "method", where)
-    low = check_float(low_threshold, "low_threshold", where, low=0.0)
-    high = check_float(high_threshold, "high_threshold", where, low=0.0)
-    if high < low:
-        raise fail("high_threshold", where, f">= low_threshold ({low:g})", high)
+    image = check_image(image, "edge_map", channels=(1, 3))
     top = _value_max(image)
     if method == "canny":
-        edges = cv2.Canny(_gray_u8(image), low, high).astype(np.float32) * (top / 255.0)
+        edges = cv2.Canny(_gray_u8(image), low_threshold, high_threshold)
+        edges = edges.astype(np.float32) * (top / 255.0)
     else:
         x = _as_float32(image)
         if x.ndim == 3 and x.shape[2] == 3:
@@ -742,6 +749,12 @@ def edge_map(
     return _restore(edges, like)
 
 
+@constrained(
+    **_EDGE_CHECKS,
+    mode=one_of(_EDGE_MODES),
+    alpha=number(0.0, 1.0),
+    rule=_thresholds_in_order,
+)
 @_batchable
 def enhance_edges(
     image: np.ndarray,
@@ -770,10 +783,7 @@ def enhance_edges(
         >>> enhance_edges(np.zeros((8, 8, 3), np.uint8)).shape
         (8, 8, 4)
     """
-    where = "enhance_edges"
-    image = check_image(image, where, channels=(1, 3))
-    mode = check_option(mode, _EDGE_MODES, "mode", where)
-    alpha = check_float(alpha, "alpha", where, low=0.0, high=1.0)
+    image = check_image(image, "enhance_edges", channels=(1, 3))
     edges = edge_map(image, method, low_threshold, high_threshold)
     if edges.ndim == 2:
         edges = edges[..., None]
@@ -785,6 +795,19 @@ def enhance_edges(
 
 
 # -- colour spaces ---------------------------------------------------------------------------
+def _color_channels(params: dict[str, Any], where: str) -> None:
+    """``channels`` of `convert_color`: 1 or 3 for gray (default 1), else 3 (None: 3)."""
+    space, channels = params["space"], params["channels"]
+    if space == "gray":
+        channels = 1 if channels is None else channels
+        if isinstance(channels, bool) or channels not in (1, 3):
+            raise fail("channels", where, "1 or 3 for space='gray'", channels)
+    elif isinstance(channels, bool) or channels not in (None, 3):
+        raise fail("channels", where, f"3 (or None) for space={space!r}", channels)
+    params["channels"] = 3 if channels is None else int(channels)
+
+
+@constrained(space=one_of(COLOR_SPACES), rule=_color_channels)
 @_batchable
 def convert_color(image: np.ndarray, space: str, channels: int | None = None) -> np.ndarray:
     """Convert an RGB image to HSV, HLS, CIELAB, YCrCb or gray.
@@ -811,15 +834,7 @@ def convert_color(image: np.ndarray, space: str, channels: int | None = None) ->
     """
     import cv2
 
-    where = "convert_color"
-    image = check_image(image, where)
-    space = check_option(space, COLOR_SPACES, "space", where)
-    if space == "gray":
-        channels = 1 if channels is None else channels
-        if channels not in (1, 3) or isinstance(channels, bool):
-            raise fail("channels", where, "1 or 3 for space='gray'", channels)
-    elif channels not in (None, 3):
-        raise fail("channels", where, f"3 (or None) for space={space!r}", channels)
+    image = check_image(image, "convert_color")
     codes = {
         "gray": cv2.COLOR_RGB2GRAY,
         "hls": cv2.COLOR_RGB2HLS,
@@ -867,6 +882,9 @@ def _cv_resize(img: np.ndarray, height: int, width: int, interpolation: str) -> 
     return out
 
 
+@constrained(
+    size=check_image_size, mode=one_of(_RESIZE_MODES), interpolation=one_of(_INTERPOLATIONS)
+)
 @_batchable
 def resize(
     image: np.ndarray,
@@ -891,11 +909,8 @@ def resize(
         >>> resize(np.zeros((450, 600, 3), np.uint8), 224, mode="pad").shape
         (224, 224, 3)
     """
-    where = "resize"
-    image = check_image(image, where, channels=_ANY_CHANNELS)
-    h, w = check_image_size(size, "size", where)
-    mode = check_option(mode, _RESIZE_MODES, "mode", where)
-    interpolation = check_option(interpolation, _INTERPOLATIONS, "interpolation", where)
+    image = check_image(image, "resize", channels=_ANY_CHANNELS)
+    h, w = size  # type: ignore[misc]
     src = image if image.dtype == np.uint8 else _as_float32(image)
     if mode == "stretch":
         out = _cv_resize(src, h, w, interpolation)
@@ -916,6 +931,7 @@ def resize(
     return out.astype(image.dtype, copy=False)
 
 
+@constrained(size=check_image_size)
 @_batchable
 def center_crop(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """Cut the central ``size`` = ``(height, width)`` region (no resampling).
@@ -931,13 +947,12 @@ def center_crop(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
         >>> center_crop(np.arange(25, dtype=np.uint8).reshape(5, 5), 3)[0].tolist()
         [6, 7, 8]
     """
-    where = "center_crop"
-    image = check_image(image, where, channels=_ANY_CHANNELS)
-    h, w = check_image_size(size, "size", where)
+    image = check_image(image, "center_crop", channels=_ANY_CHANNELS)
+    h, w = size  # type: ignore[misc]
     if h > image.shape[0] or w > image.shape[1]:
         raise fail(
             "size",
-            where,
+            "center_crop",
             f"at most the image size ({image.shape[0]}, {image.shape[1]})",
             (h, w),
         )
@@ -1006,6 +1021,7 @@ def _crop_box(
     return top, left, bottom, right
 
 
+@constrained(margin=number(low=0.0), square=check_bool)
 def crop_to_mask(
     image: np.ndarray,
     mask: np.ndarray,
@@ -1039,9 +1055,6 @@ def crop_to_mask(
     where = "crop_to_mask"
     image = check_image(image, where, channels=_ANY_CHANNELS)
     mask = _check_mask(mask, where, image.shape)
-    margin = check_float(margin, "margin", where, low=0.0)
-    if not isinstance(square, bool):
-        raise fail("square", where, "True or False", square)
     top, left, bottom, right = _crop_box(image.shape, mask, margin, square)
     return image[top:bottom, left:right].copy()
 
@@ -1067,6 +1080,11 @@ def _foreground(image: np.ndarray, background_threshold: float | None) -> np.nda
     return brightest * (255.0 / _value_max(image)) > background_threshold
 
 
+#: `reinhard_stats` and `reinhard_normalize` share it.
+_BACKGROUND_THRESHOLD = number(0.0, 255.0, allow_none=True)
+
+
+@constrained(background_threshold=_BACKGROUND_THRESHOLD)
 def reinhard_stats(
     image: np.ndarray, background_threshold: float | None = None
 ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -1091,12 +1109,9 @@ def reinhard_stats(
         >>> [round(v) for v in mean], [round(v) for v in std]
         ([100, 0, 0], [0, 0, 0])
     """
-    where = "reinhard_stats"
-    image = check_image(image, where)
-    background_threshold = check_float(
-        background_threshold, "background_threshold", where, low=0.0, high=255.0, allow_none=True
-    )
-    return _lab_stats(_lab_float(image), _foreground(image, background_threshold), where)
+    image = check_image(image, "reinhard_stats")
+    keep = _foreground(image, background_threshold)
+    return _lab_stats(_lab_float(image), keep, "reinhard_stats")
 
 
 def _lab_stats(
@@ -1119,19 +1134,11 @@ def _lab_stats(
     )
 
 
-def _check_triple(value: Any, param: str, where: str, *, positive: bool) -> tuple[float, ...]:
-    must = "three finite numbers (L, a, b)" + (", each >= 0" if positive else "")
-    try:
-        values = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise fail(param, where, must, value) from None
-    if len(values) != 3 or not all(math.isfinite(v) for v in values):
-        raise fail(param, where, must, value)
-    if positive and min(values) < 0:
-        raise fail(param, where, must, value)
-    return values
-
-
+@constrained(
+    target_mean=triple(nonnegative=False),
+    target_std=triple(nonnegative=True),
+    background_threshold=_BACKGROUND_THRESHOLD,
+)
 @_batchable
 def reinhard_normalize(
     image: np.ndarray,
@@ -1169,11 +1176,6 @@ def reinhard_normalize(
 
     where = "reinhard_normalize"
     image = check_image(image, where)
-    target_mean = _check_triple(target_mean, "target_mean", where, positive=False)
-    target_std = _check_triple(target_std, "target_std", where, positive=True)
-    background_threshold = check_float(
-        background_threshold, "background_threshold", where, low=0.0, high=255.0, allow_none=True
-    )
     keep = _foreground(image, background_threshold)
     if keep is not None and not keep.any():
         return image.copy()
