@@ -614,7 +614,9 @@ def _check_train(args: argparse.Namespace) -> None:
     if config.weights not in (None, "imagenet"):
         _existing_path(config.weights, "--weights")
     output = Path(args.output or os.path.join("runs", config.recipe or config.model))
-    if (output / "config.json").exists():
+    if (output / "config.json").exists() and any(
+        (output / name).exists() for name in ("state.json", "last.keras")
+    ):
         raise UsageError(
             f"--output: {output} already holds a training run; continue it with "
             f"dermnet train --resume {output}, or choose another --output folder"

@@ -301,6 +301,7 @@ def make_dataset(
     drop_remainder: bool = False,
     on_error: str = "raise",
     fast_jpeg: bool = True,
+    epoch: tf.Variable | None = None,
     max_pixels: int | None = None,
 ) -> tf.data.Dataset:
     """Build a ``tf.data.Dataset`` of ``(image, label)`` from records.
@@ -379,6 +380,12 @@ def make_dataset(
             inside the JPEG decoder (as PIL's draft mode does), several times faster; only
             scales that keep at least the output's resolution are used. ``False`` always
             decodes in full (results then differ slightly, by resampling).
+        epoch: an integer ``tf.Variable`` holding the epoch number. With it, the shuffle
+            order and ``augment``'s per-batch seeds of an iteration are a pure function of
+            ``(seed, epoch)``, read when the iteration starts, instead of depending on how
+            many times the dataset was iterated: set it at the start of every epoch
+            (`dermnet.train.train_run` does) and a resumed run sees exactly the data of
+            an uninterrupted one.
         max_pixels: the pixel budget per image (height x width), checked from the header
             before decoding; ``None`` means ``$DERMNET_MAX_IMAGE_PIXELS`` or
             `dermnet.data.image_files.MAX_IMAGE_PIXELS` (100 million).
@@ -492,7 +499,7 @@ def make_dataset(
         columns["metadata"] = meta
     ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle and cache_to is None:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        ds = _shuffle(ds, n, seed, epoch, columns)
 
     if in_memory is not None:
         pixels = in_memory
@@ -590,7 +597,7 @@ def make_dataset(
         ds = ds.cache("" if cache_to == "memory" else str(cache_to))
         if shuffle:
             buffer = n if cache_to == "memory" else min(n, _DISK_SHUFFLE_BUFFER)
-            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+            ds = _shuffle(ds, buffer, seed, epoch)
 
     num_classes = records.num_classes
 
@@ -614,7 +621,9 @@ def make_dataset(
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(output, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     if augment is not None:
-        ds = _augment(ds, augment, seed, deterministic, meta is not None, label_mode is not None)
+        ds = _augment(
+            ds, augment, seed, deterministic, meta is not None, label_mode is not None, epoch
+        )
     options = tf.data.Options()
     options.deterministic = deterministic
     result = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
@@ -728,11 +737,25 @@ def _augment(
     deterministic: bool,
     with_metadata: bool,
     labelled: bool,
+    epoch: tf.Variable | None = None,
 ) -> tf.data.Dataset:
     import tensorflow as tf
 
     apply = _call_augment(augment)
     seeded = _accepts(augment, "seed")
+    if epoch is not None and not seeded:
+        generators = _seed_generators(augment)
+        base = 0 if seed is None else seed
+
+        def reseed(e: tf.Tensor, inner: tf.data.Dataset) -> tf.data.Dataset:
+            # Stateful random layers restart from a state that is a function of
+            # (seed, epoch), at the start of each iteration.
+            for i, generator in enumerate(generators):
+                state = _epoch_seed(base + 7919 * (i + 1), e)
+                generator.state.assign(tf.cast(state, generator.state.dtype))
+            return inner
+
+        ds = _per_epoch(ds, epoch, reseed)
 
     def images_of(x: Any) -> tf.Tensor:
         return x["image"] if with_metadata else x
@@ -741,7 +764,20 @@ def _augment(
         return {**x, "image": images} if with_metadata else images
 
     if seeded:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        if epoch is None:
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        else:
+            base = 0 if seed is None else seed
+
+            @tf.autograph.experimental.do_not_convert
+            def batch_seeds(e: tf.Tensor, steps: tf.data.Dataset) -> tf.data.Dataset:
+                @tf.autograph.experimental.do_not_convert
+                def one(i: tf.Tensor) -> tf.Tensor:
+                    return tf.random.experimental.stateless_fold_in(_epoch_seed(base, e), i)
+
+                return steps.map(one)
+
+            seeds = _per_epoch(tf.data.Dataset.counter(), epoch, batch_seeds)
         ds = tf.data.Dataset.zip((ds, seeds))
 
         def run_seeded(element: Any, s: tf.Tensor) -> Any:
@@ -763,3 +799,82 @@ def _augment(
     if deterministic and not seeded:
         return ds.map(fn)
     return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+
+
+def _epoch_seed(seed: int, epoch: tf.Tensor) -> tf.Tensor:
+    """A stateless seed pair (int64, shape ``(2,)``) that depends only on (seed, epoch)."""
+    import tensorflow as tf
+
+    return tf.random.experimental.stateless_fold_in(
+        tf.constant([seed % 2**31, 0x5EED], tf.int64), tf.cast(epoch, tf.int64)
+    )
+
+
+def _per_epoch(
+    ds: tf.data.Dataset,
+    epoch: tf.Variable,
+    build: Callable[[tf.Tensor, tf.data.Dataset], tf.data.Dataset],
+) -> tf.data.Dataset:
+    """``build(e, ds)``, entered anew at each iteration with ``e`` read from ``epoch`` then.
+
+    The cardinality of ``ds`` is kept (Keras and the schedules need it).
+    """
+    import tensorflow as tf
+
+    cardinality = ds.cardinality()
+
+    @tf.autograph.experimental.do_not_convert
+    def enter(_: tf.Tensor) -> tf.data.Dataset:
+        return build(tf.cast(epoch.read_value(), tf.int64), ds)
+
+    out = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(enter)
+    if int(cardinality) >= 0:
+        out = out.apply(tf.data.experimental.assert_cardinality(cardinality))
+    return out
+
+
+def _shuffle(
+    ds: tf.data.Dataset,
+    buffer: int,
+    seed: int | None,
+    epoch: tf.Variable | None,
+    columns: dict[str, Any] | None = None,
+) -> tf.data.Dataset:
+    """Shuffle every iteration.
+
+    With ``epoch`` and the ``columns`` that ``ds`` slices (the file names, before
+    decoding), the order is a stateless permutation of (seed, epoch). A shuffle after a
+    cache (no ``columns``) reshuffles per iteration, as `tf.data` does: exact within one
+    process only.
+    """
+    import tensorflow as tf
+
+    if epoch is None or columns is None:
+        return ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    base = 0 if seed is None else seed
+    tensors = {key: tf.constant(value) for key, value in columns.items()}
+    n = int(ds.cardinality())
+
+    @tf.autograph.experimental.do_not_convert
+    def row(i: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {key: tf.gather(t, i) for key, t in tensors.items()}
+
+    def permuted(e: tf.Tensor, _: tf.data.Dataset) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=_epoch_seed(base, e)
+        )
+        return tf.data.Dataset.from_tensor_slices(order).map(row)
+
+    return _per_epoch(ds, epoch, permuted)
+
+
+def _seed_generators(augment: Any) -> list[Any]:
+    """The Keras ``SeedGenerator``s of a layer (and of the layers inside it), in order."""
+    found: list[Any] = []
+    flatten = getattr(augment, "_flatten_layers", None)
+    layers = list(flatten()) if callable(flatten) else []
+    for layer in layers:
+        for generator in getattr(layer, "_seed_generators", ()):
+            if all(generator is not g for g in found):
+                found.append(generator)
+    return found

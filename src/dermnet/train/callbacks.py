@@ -15,7 +15,7 @@ import keras
 
 from dermnet._core.progress import Progress
 
-__all__ = ["EpochLogger", "HistoryPlot", "ProgressBar"]
+__all__ = ["CSVHistory", "EpochLogger", "HistoryPlot", "ProgressBar"]
 
 
 def _log_order(key: str) -> tuple[bool, bool, bool]:
@@ -195,9 +195,57 @@ class HistoryPlot(keras.callbacks.Callback):
 
     def _draw(self) -> None:
         from dermnet.metrics import figure_to_png, plot_history
+        from dermnet.train.run_folder import write_atomic
 
         figure = plot_history(self.history)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_bytes(figure_to_png(figure))
+        write_atomic(self.path, figure_to_png(figure))
         self._drawn = time.perf_counter()
         self._pending = False
+
+
+class CSVHistory(keras.callbacks.Callback):
+    """Write one CSV row per epoch, rewriting the whole file atomically each time.
+
+    The file reads as Keras' ``CSVLogger`` writes it (``epoch``, then the metrics in
+    sorted order), but it is never appended in place: a kill during a write leaves the
+    previous complete file, so a resumed run can always read it.
+
+    Args:
+        path: the CSV file.
+        append: keep the rows already in the file (a resumed run); ``False`` starts anew.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], append: bool = False) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.append = append
+        self._rows: list[dict[str, Any]] = []
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self._rows = []
+        if self.append and self.path.is_file():
+            import pandas as pd
+
+            try:
+                table = pd.read_csv(self.path)
+            except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError):
+                table = None
+            if table is not None:
+                self._rows = table.to_dict("records")
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        import pandas as pd
+
+        from dermnet.train.run_folder import write_atomic
+
+        row: dict[str, Any] = {"epoch": epoch}
+        for key in sorted(logs or {}):
+            value = (logs or {})[key]
+            try:
+                row[key] = float(value)
+            except (TypeError, ValueError):
+                row[key] = value
+        self._rows = [r for r in self._rows if int(r.get("epoch", -1)) < epoch] + [row]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, pd.DataFrame(self._rows).to_csv(index=False))

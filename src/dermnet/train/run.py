@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,17 @@ import numpy as np
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
 from dermnet._core.validation import check_int, check_option, fail
 from dermnet.train.run_config import RunConfig
-from dermnet.train.run_folder import SCHEMA_VERSION, RunFolder, read_json, write_json
+from dermnet.train.run_folder import (
+    SCHEMA_VERSION,
+    RunFolder,
+    load_model_file,
+    read_json,
+    replace_atomic,
+    save_model_atomic,
+    temporary_sibling,
+    write_atomic,
+    write_json,
+)
 
 __all__ = ["RunConfig", "evaluate_run", "explain_run", "predict_run", "train_run"]
 
@@ -91,13 +102,13 @@ def _label_mode(config: RunConfig) -> str:
     return "one_hot" if config.label_smoothing else "int"
 
 
-def _dataset(records: Any, run: RunFolder, *, training: bool) -> Any:
+def _dataset(records: Any, run: RunFolder, *, training: bool, epoch: Any = None) -> Any:
     from dermnet.data import make_dataset
 
     config = run.config
     options: dict[str, Any] = {"cache": config.cache, "label_mode": _label_mode(config)}
     if training:
-        options.update(shuffle=True, seed=config.seed)
+        options.update(shuffle=True, seed=config.seed, epoch=epoch)
         if config.augment != "none":
             from dermnet.transforms import augmentation
 
@@ -116,16 +127,50 @@ def _history_rows(path: Path, keep: int) -> dict[str, list[float]]:
         if path.is_file():
             path.unlink()
         return {}
-    table = pd.read_csv(path).iloc[:keep]
-    table.to_csv(path, index=False)
-    return {c: table[c].astype(float).tolist() for c in table.columns if c != "epoch"}
+    try:
+        full = pd.read_csv(path)
+        table = full.iloc[:keep]
+        history = {c: table[c].astype(float).tolist() for c in table.columns if c != "epoch"}
+    except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(
+            f"The training history {path} is damaged ({type(exc).__name__}: {exc}). It holds "
+            "only the per-epoch losses for the curves: delete it and run again (the curves "
+            "then start at the next epoch)."
+        ) from None
+    if len(table) < len(full):
+        write_atomic(path, table.to_csv(index=False))
+    return history
 
 
 def _save_atomic(model: Any, path: Path) -> None:
     """Save a ``.keras`` file so that a kill mid-save never leaves a broken file."""
-    tmp = path.with_name(f".{path.stem}.partial.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    save_model_atomic(model, path)
+
+
+def _make_epoch_seed_callback(seed: int, epoch: Any) -> Any:
+    """At the start of epoch ``e``: every random state a function of ``(seed, e)`` alone.
+
+    Sets the data pipeline's ``epoch`` variable (shuffle order and augmentation of the
+    epoch, see `dermnet.data.make_dataset`), the global seeds, and the state of every
+    ``SeedGenerator`` of the model (dropout and other random layers). A run resumed at
+    epoch ``e`` therefore draws exactly what an uninterrupted run draws in epoch ``e``.
+    """
+    import keras
+
+    class EpochSeed(keras.callbacks.Callback):
+        def on_epoch_begin(self, e: int, logs: Any = None) -> None:
+            epoch.assign(e)
+            keras.utils.set_random_seed((seed + 1_000_003 * (e + 1)) % 2**32)
+            generators = []
+            for layer in self.model._flatten_layers():
+                for generator in getattr(layer, "_seed_generators", ()):
+                    if all(generator is not g for g in generators):
+                        generators.append(generator)
+            for i, generator in enumerate(generators):
+                state = np.array([(seed + 7919 * (i + 1)) % 2**31, 104_729 * e], dtype=np.int64)
+                generator.state.assign(state.astype(generator.state.dtype))
+
+    return EpochSeed()
 
 
 def _make_state_callback(run: Path, monitor: str, best: float | None, keep_best: bool) -> Any:
@@ -204,6 +249,78 @@ def _data_facts(config: RunConfig, records: Any, parts: Any, data_config: Any) -
     }
 
 
+def _unstarted(out: Path) -> bool:
+    """Whether the run in ``out`` never finished an epoch (a failed or killed start)."""
+    return not (out / "state.json").exists() and not (out / "last.keras").exists()
+
+
+def _check_images(parts: Any) -> None:
+    """Check every image's header before anything is written (names the bad files)."""
+    from dermnet import data
+
+    check = getattr(data, "check_image_files", None)
+    if check is None:  # TODO: dermnet.data.check_image_files (issue 13) once exported
+        return
+    for part in (parts.train, parts.val, parts.test):
+        if part is not None:
+            check(part).raise_if_bad("dermnet train")
+
+
+def _start_run(out: Path, parts: Any, encoder: Any, facts: dict[str, Any], model: Any) -> RunFolder:
+    """Write a new run's first files, once its inputs are known good; return its folder.
+
+    The files are written to a hidden sibling folder first; the run's datasets are built
+    from it and their first batches read, the loss and class weights set up. Only then
+    are the files moved into ``out`` (``config.json`` last): a start that fails leaves
+    ``out`` as it was, and nothing blocks a rerun.
+    """
+    stage = out.parent / f".{out.name}.starting"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    try:
+        write_atomic(stage / "split.csv", _split_frame(parts).to_csv(index=False))
+        if encoder is not None:
+            write_json(stage / "metadata_encoder.json", encoder.to_dict())
+        write_json(stage / "config.json", facts)
+        _check_start(RunFolder(stage), model)
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in ("state.json", "history.csv", "history.png", "metadata_encoder.json"):
+            (out / stale).unlink(missing_ok=True)
+        shutil.rmtree(out / "logs", ignore_errors=True)
+        for name in ("split.csv", "metadata_encoder.json", "config.json"):
+            if (stage / name).is_file():
+                replace_atomic(stage / name, out / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return RunFolder(out)
+
+
+def _check_start(folder: RunFolder, model: Any) -> None:
+    """Read the first batch of the training and validation data; set up loss and weights."""
+    import tensorflow as tf
+
+    from dermnet import imbalance
+
+    config = folder.config
+    train_records = folder.records("train")
+    datasets = [_dataset(train_records, folder, training=True)]
+    if config.val_size > 0:
+        datasets.append(_dataset(folder.records("val"), folder, training=False))
+    for ds in datasets:
+        try:
+            next(iter(ds.take(1)))
+        except tf.errors.OpError as exc:
+            first = (exc.message or "").splitlines()[0] if exc.message else ""
+            raise DataError(
+                f"The run's images cannot be read ({type(exc).__name__}: {first}). Nothing "
+                "was written. Check the images with dermnet.data.validate(records) (or "
+                "dermnet validate), fix or remove the bad files, and run again."
+            ) from None
+    if config.class_weights != "none":
+        imbalance.class_weights(train_records, method=config.class_weights)
+    _loss(config, folder.class_counts, int(model.output_shape[-1]) == 1)
+
+
 def train_run(
     config: RunConfig | None,
     output_dir: str | os.PathLike[str],
@@ -273,10 +390,12 @@ def train_run(
             raise fail("config", "train_run", "a RunConfig", type(config).__name__)
         config.validate()
         if (out / "config.json").exists():
-            raise ParameterError(
-                f"The folder {out} already holds a training run. Resume it (dermnet train "
-                "--resume FOLDER), or choose another output folder."
-            )
+            if not _unstarted(out):
+                raise ParameterError(
+                    f"The folder {out} already holds a training run. Resume it (dermnet "
+                    "train --resume FOLDER), or choose another output folder."
+                )
+            log(f"Replacing the run in {out}, which never finished an epoch")
         data_config = resolve_run_data_config(config)
         seed_everything(config.seed)
         records = _load_records(config)
@@ -293,23 +412,23 @@ def train_run(
             group_by=group,
             seed=config.seed,
         )
+        _check_images(parts)
         encoder = _metadata_encoder_class()().fit(parts.train) if config.metadata else None
         # Build the model before writing anything: a bad model setting leaves no half run.
         model = _new_model(config, data_config, records.num_classes, encoder and encoder.dim)
-        out.mkdir(parents=True, exist_ok=True)
-        _split_frame(parts).to_csv(out / "split.csv", index=False)
-        if encoder is not None:
-            write_json(out / "metadata_encoder.json", encoder.to_dict())
-        write_json(out / "config.json", _data_facts(config, records, parts, data_config))
-        folder = RunFolder(out)
+        facts = _data_facts(config, records, parts, data_config)
+        folder = _start_run(out, parts, encoder, facts, model)
         done = 0
     seed_everything(config.seed)
+
+    import tensorflow as tf
 
     classes = folder.classes
     train_records = folder.records("train")
     has_val = config.val_size > 0
     val_records = folder.records("val") if has_val else None
-    train_ds = _dataset(train_records, folder, training=True)
+    epoch = tf.Variable(done, dtype=tf.int64, trainable=False, name="dermnet_epoch")
+    train_ds = _dataset(train_records, folder, training=True, epoch=epoch)
     val_ds = _dataset(val_records, folder, training=False) if has_val else None
     monitor = "val_loss" if has_val else "loss"
     history = _history_rows(out / "history.csv", done)
@@ -321,9 +440,7 @@ def train_run(
     else:
         compile_model = True
         if model is None and (out / "last.keras").is_file():  # resuming
-            from dermnet.models import load_model
-
-            model = load_model(out / "last.keras")
+            model = load_model_file(out / "last.keras")
             compile_model = False
         elif model is None:  # resuming a run that never finished an epoch
             encoder = folder.metadata_encoder()
@@ -337,6 +454,7 @@ def train_run(
             HistoryPlot(out / "history.png", initial=history),
             keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False),
             *callbacks,
+            _make_epoch_seed_callback(config.seed, epoch),
             _make_state_callback(out, monitor, best, keep_best),
         ]
         log(
@@ -508,19 +626,21 @@ def _write_evaluation(
     report = report.with_model_card(card)
     result = {"split": split, "model_file": model_file, "images": images, **report.to_dict()}
     write_json(run / f"metrics{suffix}.json", result)
-    (run / f"metrics{suffix}.md").write_text(report.to_markdown(), encoding="utf-8")
-    (run / f"summary{suffix}.txt").write_text(report.summary() + "\n", encoding="utf-8")
+    write_atomic(run / f"metrics{suffix}.md", report.to_markdown())
+    write_atomic(run / f"summary{suffix}.txt", report.summary() + "\n")
     history = _history_rows(run / "history.csv", 10**9) or None
     name = {"test": "test", "val": "validation"}[split]
+    html = run / f"report{suffix}.html"
     report.to_html(
-        run / f"report{suffix}.html",
+        temporary_sibling(html),
         title=f"dermnet run {run.name}: {folder.config.model} on the {name} split",
         history=history,
         extra_figures=extra_figures,
     )
-    (run / f"model_card{suffix}.md").write_text(report.model_card_markdown(), encoding="utf-8")
+    replace_atomic(temporary_sibling(html), html)
+    write_atomic(run / f"model_card{suffix}.md", report.model_card_markdown())
     figure = plot_confusion_matrix(report.confusion_matrix, folder.classes)
-    (run / f"confusion_matrix{suffix}.png").write_bytes(figure_to_png(figure))
+    write_atomic(run / f"confusion_matrix{suffix}.png", figure_to_png(figure))
 
 
 def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:

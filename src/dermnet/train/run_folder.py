@@ -39,21 +39,80 @@ __all__ = ["SCHEMA_VERSION", "RunFolder"]
 SCHEMA_VERSION = 1
 
 
-def read_json(path: Path, what: str = "file") -> Any:
-    """Read a JSON file of a run folder, naming the file in every error."""
+def read_json(path: Path, what: str = "file", remedy: str = "") -> Any:
+    """Read a JSON file of a run folder, naming the file (and ``remedy``) in every error."""
+    hint = f" {remedy}" if remedy else ""
     if not path.is_file():
-        raise MissingFileError(f"The run folder lacks {path.name}: {path}")
+        raise MissingFileError(f"The run folder lacks {path.name}: {path}.{hint}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"The {what} {path} is not valid JSON ({exc}).") from None
+        raise DataError(f"The {what} {path} is not valid JSON ({exc}).{hint}") from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomic(tmp: Path, path: Path) -> None:
+    """Flush ``tmp`` to disk and rename it to ``path`` (then flush the folder)."""
+    _fsync_file(tmp)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden file next to ``path`` with the same suffix, for an atomic write."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file atomically: write a hidden sibling, fsync it, rename it over ``path``.
+
+    A kill at any moment leaves either the old file or the new one, never a part.
+    """
+    path = Path(path)
+    tmp = temporary_sibling(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    replace_atomic(tmp, path)
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: an interrupted run never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def save_model_atomic(model: Any, path: str | os.PathLike[str]) -> None:
+    """Save a ``.keras`` (or ``.weights.h5``) file so that a kill mid-save never breaks it."""
+    path = Path(path)
+    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
+    tmp = path.with_name(f".{path.name[: -len(suffix)]}.partial{suffix}")
+    if suffix == ".weights.h5":
+        model.save_weights(tmp)
+    else:
+        model.save(tmp)
+    replace_atomic(tmp, path)
 
 
 class RunFolder:
@@ -94,7 +153,12 @@ class RunFolder:
                 f"{root} is not a run folder: it has no config.json (dermnet train and "
                 "dermnet demo write one)."
             )
-        info = read_json(config_file, "run config")
+        info = read_json(
+            config_file,
+            "run config",
+            "It describes the run (model, data config, classes); without it the folder "
+            "cannot be used. Restore it from a copy of the run folder, or retrain.",
+        )
         if not isinstance(info, dict) or "run" not in info or "classes" not in info:
             raise DataError(f"{config_file} is not a dermnet run config (no 'run'/'classes').")
         version = info.get("schema_version", 0)
@@ -148,7 +212,21 @@ class RunFolder:
     def state(self) -> dict[str, Any]:
         """``state.json``: epochs done and whether the run finished ({} if absent)."""
         path = self.path / "state.json"
-        return read_json(path, "run state") if path.is_file() else {}
+        if not path.is_file():
+            return {}
+        remedy = (
+            "It records how many epochs finished, so --resume cannot continue; "
+            "evaluate and predict still work with model.keras. Retrain into a new folder "
+            "to continue training."
+        )
+        state = read_json(path, "run state", remedy)
+        done = state.get("epochs_done", 0) if isinstance(state, dict) else None
+        if not isinstance(done, int) or isinstance(done, bool) or done < 0:
+            raise DataError(
+                f"The run state {path} is damaged: it must hold 'epochs_done', a whole "
+                f"number >= 0. Got {state!r} instead. {remedy}"
+            )
+        return state
 
     def metadata_encoder(self) -> Any:
         """The fitted `dermnet.data.MetadataEncoder` of a metadata run, else ``None``."""
@@ -157,12 +235,22 @@ class RunFolder:
         from dermnet.data import MetadataEncoder
 
         path = self.path / "metadata_encoder.json"
+        remedy = (
+            "It holds how the run encodes age, sex and site, fitted on its training split; "
+            "without it the model cannot be used. Retrain the run (dermnet train)."
+        )
         if not path.is_file():
             raise MissingFileError(
                 f"The run {self.path} uses patient metadata but has no metadata_encoder.json: "
-                f"{path}"
+                f"{path}. {remedy}"
             )
-        return MetadataEncoder.from_dict(read_json(path, "metadata encoder"))
+        stored = read_json(path, "metadata encoder", remedy)
+        try:
+            return MetadataEncoder.from_dict(stored)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(
+                f"The metadata encoder {path} is damaged ({type(exc).__name__}: {exc}). {remedy}"
+            ) from None
 
     def records(self, role: str) -> Any:
         """The run's own ``train``, ``val`` or ``test`` images (from ``split.csv``)."""
@@ -171,14 +259,25 @@ class RunFolder:
         from dermnet.data import Records
 
         path = self.path / "split.csv"
+        remedy = (
+            "It lists every image of the run with its role (train/val/test); without it the "
+            "run's own test images are unknown. Restore it from a copy of the run folder, or "
+            "retrain (dermnet train); predict on image files still works."
+        )
         if not path.is_file():
-            raise MissingFileError(f"The run folder lacks split.csv: {path}")
+            raise MissingFileError(f"The run folder lacks split.csv: {path}. {remedy}")
         try:
             table = pd.read_csv(path, keep_default_na=True)
-        except (ValueError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"The split file {path} is not a readable CSV ({exc}).") from None
-        if "role" not in table.columns:
-            raise DataError(f"The split file {path} has no 'role' column.")
+        except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise DataError(
+                f"The split file {path} is not a readable CSV ({exc}). {remedy}"
+            ) from None
+        missing = [c for c in ("image_path", "label", "role") if c not in table.columns]
+        if missing:
+            raise DataError(
+                f"The split file {path} is damaged: it has no {missing} column(s) "
+                f"(columns: {list(table.columns)}). {remedy}"
+            )
         part = table[table["role"] == role].drop(columns="role")
         if part.empty:
             raise DataError(f"The run {self.path} has no {role!r} images in split.csv.")
@@ -202,9 +301,7 @@ class RunFolder:
 
     def load_model(self, model_file: str = "model.keras") -> Any:
         """Load ``model.keras`` (or another model file of the run) for inference."""
-        from dermnet.models import load_model
-
-        return load_model(self.model_path(model_file), compile=False)
+        return load_model_file(self.model_path(model_file), compile=False)
 
     def model_card_facts(self, evaluated_on: str = "test") -> dict[str, Any]:
         """The run's facts for a model card: model, data, split, training, seed."""
@@ -355,3 +452,31 @@ class RunFolder:
         model = self.load_model() if model is None else model
         images, encoded = self.read_files(paths, metadata=metadata, batch_size=batch_size)
         return self.score(model, images, encoded, batch_size=batch_size, progress=progress)
+
+
+def load_model_file(path: Path, *, compile: bool = True) -> Any:
+    """Load a model file of a run folder; a damaged file is named with what to do."""
+    from dermnet._core.errors import DermnetError, ModelFileError
+    from dermnet.models import load_model
+
+    try:
+        return load_model(path, compile=compile)
+    except DermnetError as exc:
+        if isinstance(exc, MissingFileError) and not path.is_file():
+            raise
+        problem = str(exc)
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile.BadZipFile, ...
+        problem = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    if path.name == "last.keras":
+        remedy = (
+            "It is the checkpoint that --resume continues from; evaluate and predict still "
+            "work with model.keras. To train on, retrain into a new folder."
+        )
+    else:
+        remedy = (
+            "Use the other model file of the run (model_file='last.keras' or "
+            "'model.keras', the CLI's --model-file) if it is intact, or retrain."
+        )
+    raise ModelFileError(
+        f"The model file {path} is damaged and cannot be read ({problem}). {remedy}"
+    ) from None

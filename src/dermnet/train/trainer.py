@@ -284,7 +284,9 @@ def fit(
             default ``"val_loss"`` (``"loss"`` without ``val``).
         checkpoint: save the best model (by ``monitor``) to this ``.keras`` (or
             ``.weights.h5``) file after each improving epoch.
-        csv_log: append one row per epoch to this CSV file.
+        csv_log: write one row per epoch to this CSV file (rewritten atomically after
+            each epoch, `dermnet.train.callbacks.CSVHistory`; with ``initial_epoch`` the
+            rows of earlier epochs are kept).
         plot: redraw the training curves to this PNG file after every epoch.
         log: receives one line per epoch (losses, metrics, learning rate, time), e.g.
             ``print``; use with ``verbose=0``.
@@ -332,7 +334,7 @@ def fit(
     import tensorflow as tf
 
     from dermnet._core.seeding import seed_everything
-    from dermnet.train.callbacks import EpochLogger, HistoryPlot
+    from dermnet.train.callbacks import CSVHistory, EpochLogger, HistoryPlot
 
     where = "fit"
     epochs = check_int(epochs, "epochs", where, low=1)
@@ -439,7 +441,7 @@ def fit(
         )
     if csv_log is not None:
         Path(csv_log).parent.mkdir(parents=True, exist_ok=True)
-        cbs.append(keras.callbacks.CSVLogger(str(csv_log), append=initial_epoch > 0))
+        cbs.append(CSVHistory(csv_log, append=initial_epoch > 0))
     if plot is not None:
         cbs.append(HistoryPlot(plot))
     if log is not None:
@@ -507,9 +509,8 @@ def recalibrate_after_training(
         final = model.get_weights()
         model.load_weights(str(checkpoint))
         recalibrate_batchnorm(model, train, steps=steps)
-        if str(checkpoint).endswith(".weights.h5"):
-            model.save_weights(str(checkpoint))
-        else:
-            model.save(str(checkpoint))
+        from dermnet.train.run_folder import save_model_atomic
+
+        save_model_atomic(model, checkpoint)
         model.set_weights(final)
     return used
