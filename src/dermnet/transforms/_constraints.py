@@ -96,13 +96,26 @@ def constrained(*, rule: Rule | None = None, **checks: Check) -> Callable[[F], F
             raise TypeError(f"constrained: {fn.__name__} has no parameters {unknown}")
         constraints = Constraints(checks, rule)
         where = fn.__name__
+        params = signature.parameters.values()
+        if any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in params):
+            raise TypeError(f"constrained: {fn.__name__} must take plain parameters only")
+        names = tuple(signature.parameters)
+        known = frozenset(names)
+        defaults = {p.name: p.default for p in params if p.default is not p.empty}
+        required = known - defaults.keys()
 
         @functools.wraps(fn)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            bound.arguments.update(constraints.check(bound.arguments, where))
-            return fn(*bound.args, **bound.kwargs)
+            # (what Signature.bind does, at a third of its cost per call)
+            given = {**defaults, **dict(zip(names, args, strict=False)), **kwargs}
+            if (
+                len(args) > len(names)
+                or not kwargs.keys().isdisjoint(names[: len(args)])
+                or not kwargs.keys() <= known
+                or not required <= given.keys()
+            ):
+                signature.bind(*args, **kwargs)  # raises the TypeError a plain call would
+            return fn(**constraints.check(given, where))
 
         checked.constraints = constraints  # type: ignore[attr-defined]
         return checked  # type: ignore[return-value]
@@ -148,11 +161,12 @@ def odd(low: int = 1, *, or_zero: bool = False) -> Check:
     must = f"an odd int >= {low}" + (" or 0" if or_zero else "")
 
     def check(value: Any, param: str, where: str) -> int:
-        is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        if or_zero and is_int and value == 0:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise fail(param, where, must, value)
+        number = int(value)
+        if or_zero and number == 0:
             return 0
-        number = check_int(value, param, where, low=low)
-        if number is None or number % 2 == 0:
+        if number < low or number % 2 == 0:
             raise fail(param, where, must, value)
         return number
 

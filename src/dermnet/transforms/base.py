@@ -104,10 +104,12 @@ class Transform:
     #: The function of `dermnet.transforms.functional` that `apply` calls with the
     #: parameters, and whose declared constraints check them (None: no function).
     function: ClassVar[Callable[..., Any] | None] = None
+    #: The constructor's parameter names, read once per class from its signature.
+    _param_names: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._get_param_names()  # a constructor with *args or **kwargs fails here
+        cls._param_names = cls._get_param_names()  # *args or **kwargs fail here
         init = cls.__dict__.get("__init__")
         if init is None:
             return
@@ -137,14 +139,14 @@ class Transform:
 
     def _params(self) -> dict[str, Any]:
         """The stored constructor arguments, by name."""
-        missing = [n for n in self._get_param_names() if not hasattr(self, n)]
+        missing = [n for n in self._param_names if not hasattr(self, n)]
         if missing:
             raise ParameterError(
                 f"{type(self).__name__}.__init__ takes {missing[0]!r} but does not store it "
                 f"as self.{missing[0]}: a Transform keeps every constructor argument under "
                 "its own name (get_config, to_dict and equality are read from them)."
             )
-        return {n: getattr(self, n) for n in self._get_param_names()}
+        return {n: getattr(self, n) for n in self._param_names}
 
     def _check_params(self) -> None:
         """Check the stored arguments against `function`'s constraints; store them converted."""
