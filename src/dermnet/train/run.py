@@ -258,12 +258,9 @@ def _check_images(parts: Any) -> None:
     """Check every image's header before anything is written (names the bad files)."""
     from dermnet import data
 
-    check = getattr(data, "check_image_files", None)
-    if check is None:  # TODO: dermnet.data.check_image_files (issue 13) once exported
-        return
     for part in (parts.train, parts.val, parts.test):
         if part is not None:
-            check(part).raise_if_bad("dermnet train")
+            data.check_image_files(part).raise_if_bad("dermnet train")
 
 
 def _start_run(out: Path, parts: Any, encoder: Any, facts: dict[str, Any], model: Any) -> RunFolder:
