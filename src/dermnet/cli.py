@@ -1022,6 +1022,19 @@ def cli_message(text: str) -> str:
     return text
 
 
+def _dermnet_error_inside(exc: BaseException) -> str | None:
+    """The message of a dermnet error raised inside a ``tf.data`` function, if any.
+
+    TensorFlow re-raises an exception from a pipeline function as its own error type
+    (``InvalidArgumentError``), with the original ``DataError: ...`` line in its message.
+    """
+    text = str(getattr(exc, "message", None) or exc)
+    for name in ("DataError: ", "MissingFileError: ", "ParameterError: "):
+        if name in text:
+            return text.split(name, 1)[1].splitlines()[0].strip()
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dermnet`` command; returns the exit status.
 
@@ -1051,6 +1064,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if verbose:
             traceback.print_exc()
+        embedded = _dermnet_error_inside(exc)
+        if embedded is not None:  # raised inside a tf.data pipeline, carried by TensorFlow
+            print(f"dermnet {command}: error: {cli_message(embedded)}", file=sys.stderr)
+            return 1
         hint = "" if verbose else " (run with --verbose for the traceback)"
         print(f"dermnet {command}: error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
