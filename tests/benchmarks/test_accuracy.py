@@ -7,7 +7,7 @@ import pytest
 
 from dermnet.models import load_model
 from tests.conftest import shared_dataset
-from tests.examples.conftest import run_example
+from tests.examples.conftest import run_example, run_inline
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,13 @@ def test_quick_run_trains_both_models_and_writes_the_results(tmp_path):
 
 
 def test_missing_data_is_a_clear_error(tmp_path):
-    done = _run("--root", str(tmp_path), "--output", str(tmp_path / "out"))
+    done = run_inline(
+        REPO / "benchmarks" / "accuracy.py",
+        "--root",
+        str(tmp_path),
+        "--output",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 1
     assert str(tmp_path) in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.examples.conftest import run_example
+from tests.examples.conftest import run_example, run_inline
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "benign_malignant.py"
@@ -93,11 +93,10 @@ def test_test_metrics_match_the_saved_predictions(quick_run: Path) -> None:
             assert point["specificity"]["value"] == pytest.approx((~decided[~y]).mean())
 
 
-@pytest.mark.slow
 def test_a_root_without_ham10000_exits_with_the_path(tmp_path: Path) -> None:
     empty = tmp_path / "not_ham"
     empty.mkdir()
-    done = run_script("--quick", "--root", str(empty), "--output", str(tmp_path / "out"))
+    done = run_inline(SCRIPT, "--quick", "--root", str(empty), "--output", str(tmp_path / "out"))
     assert done.returncode != 0
     assert str(empty) in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr

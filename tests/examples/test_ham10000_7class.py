@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.examples.conftest import run_example
+from tests.examples.conftest import run_example, run_inline
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "ham10000_7class.py"
@@ -98,11 +98,10 @@ def test_gradcam_figures_hold_what_their_names_say(quick_run: Path) -> None:
             assert row["mobilenet_v2_pred"] == item["pred"]
 
 
-@pytest.mark.slow
 def test_a_root_without_ham10000_exits_with_the_path(tmp_path: Path) -> None:
     empty = tmp_path / "not_ham"
     empty.mkdir()
-    done = run_script("--quick", "--root", str(empty), "--output", str(tmp_path / "out"))
+    done = run_inline(SCRIPT, "--quick", "--root", str(empty), "--output", str(tmp_path / "out"))
     assert done.returncode != 0
     assert str(empty) in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr

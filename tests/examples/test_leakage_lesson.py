@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.conftest import run_example
+from tests.examples.conftest import run_example, run_inline
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "leakage_lesson.py"
@@ -61,7 +61,7 @@ def test_quick_run_writes_outputs_and_shows_each_leak(tmp_path):
 
 
 def test_root_without_metadata_exits_with_the_path(tmp_path):
-    done = run_script("--root", str(tmp_path), "--output", str(tmp_path / "out"), timeout=120)
+    done = run_inline(SCRIPT, "--root", str(tmp_path), "--output", str(tmp_path / "out"))
     assert done.returncode != 0
     assert str(tmp_path) in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.examples.conftest import run_example
+from tests.examples.conftest import run_example, run_inline
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "malaria_cells.py"
@@ -70,11 +70,10 @@ def test_no_slide_is_shared_between_the_parts(quick_run: Path) -> None:
     assert result["data"]["groups"]["slides"] == split["slide_id"].nunique()
 
 
-@pytest.mark.slow
 def test_a_root_without_malaria_cells_exits_with_the_path(tmp_path: Path) -> None:
     empty = tmp_path / "no_cells"
     empty.mkdir()
-    done = run_script("--quick", "--root", str(empty), "--output", str(tmp_path / "out"))
+    done = run_inline(SCRIPT, "--quick", "--root", str(empty), "--output", str(tmp_path / "out"))
     assert done.returncode != 0
     assert str(empty) in done.stderr
     assert "Parasitized" in done.stderr

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import shared_dataset
-from tests.examples.conftest import run_example
+from tests.examples.conftest import run_example, run_inline
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "melanoma_metadata.py"
@@ -107,11 +107,11 @@ def test_isic2020_path_on_real_csv_rows_with_synthetic_images(tmp_path, write_im
 
 
 def test_bad_root_or_missing_dataset_exit_with_a_message(tmp_path):
-    done = run_script("--root", str(tmp_path), "--output", str(tmp_path / "out"), timeout=120)
+    done = run_inline(SCRIPT, "--root", str(tmp_path), "--output", str(tmp_path / "out"))
     assert done.returncode != 0
     assert str(tmp_path) in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr
-    done = run_script("--dataset", "isic2020", "--quick", "--output", str(tmp_path / "o"))
+    done = run_inline(SCRIPT, "--dataset", "isic2020", "--quick", "--output", str(tmp_path / "o"))
     assert done.returncode != 0
     assert "--root" in done.stderr
     assert "isic" in done.stderr.lower()
