@@ -24,7 +24,7 @@ from dermnet.data import sample_path
 from dermnet.models import load_model
 from dermnet.train import RunConfig, RunFolder, evaluate_run, predict_run, train_run
 
-EPOCHS = 3
+EPOCHS = 2
 FLAGS = [
     "--sample", "malaria", "--model", "simple_cnn", "--image-size", "32",
     "--epochs", str(EPOCHS), "--batch-size", "32", "--augment", "flips", "--quiet",
