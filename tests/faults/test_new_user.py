@@ -179,6 +179,8 @@ def build_case(name: str, base: Path, where: Path, test_ids: list[str]) -> Case:
             image.save(folders / "bcc" / "phone.webp", lossless=True)  # supported: kept
         case.folders = folders
         case.victims = [folders / "mel" / "scan.heic", folders / "nv" / "notes.txt"]
+    elif name == "layer_image":  # no file fault: a user names the input layer for Grad-CAM
+        case.victims = [victim]
     else:  # pragma: no cover - a typo in the table
         raise KeyError(name)
     return case
@@ -402,6 +404,11 @@ def entry_explain(case: Case, world: World, tmp: Path) -> tuple[int, str]:
     return code, text
 
 
+def entry_explain_layer_image(case: Case, world: World, tmp: Path) -> tuple[int, str]:
+    argv = ["explain", "--model", str(world.run), "--layer", "image", str(case.victims[0])]
+    return cli([*argv, "-o", str(tmp / "x")])
+
+
 ENTRIES = {
     "load_ham10000": entry_load_ham10000,
     "load_ham10000(verify=True)": entry_load_ham10000_verify,
@@ -417,6 +424,7 @@ ENTRIES = {
     "dermnet predict RUN FOLDER": entry_predict,
     "dermnet evaluate RUN": entry_evaluate,
     "dermnet explain": entry_explain,
+    "dermnet explain --layer image": entry_explain_layer_image,
 }
 
 
@@ -651,6 +659,16 @@ rows(
         "exit 1 naming the 3 files found from their headers; no run folder left",
     ),
 )
+rows(
+    "layer_image",
+    (
+        "dermnet explain --layer image",
+        "exit 1",
+        r"'target_layer' parameter of GradCAM .* Got 'image' instead: an input layer.*"
+        r"Usable layers: .*'simple_cnn/block3_conv'",
+        "exit 1: the input layer named, with the usable layers (not a StagingError)",
+    ),
+)
 
 #: Rows whose fix has not landed yet (strict xfail): (case, entry) -> the part of issue 13.
 _RAW_DECODE = (
@@ -722,6 +740,7 @@ def test_every_case_and_entry_point_is_in_the_table() -> None:
         "label_NA",
         "unknown_extensions",
         "all_faults",
+        "layer_image",
     }
     assert {row.entry for row in TABLE} == set(ENTRIES)
     assert len({(row.case, row.entry) for row in TABLE}) == len(TABLE)
