@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dermnet.models import load_model
@@ -17,19 +18,23 @@ def _run(*args):
 
 
 @pytest.mark.slow
-def test_quick_run_trains_both_models_and_writes_the_results(tmp_path):
+def test_quick_run_trains_both_recipes_and_writes_the_results(tmp_path):
     root = shared_dataset("ham10000")
     done = _run("--quick", "--root", str(root), "--output", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((tmp_path / "results.json").read_text())
-    assert result["split"] == {"train": 600, "val": 300, "group_by": "lesion_id"}
-    names = [row["model"] for row in result["rows"]]
-    assert names[0].startswith("simple_cnn 64px")
-    assert names[1].startswith("fast_cnn 64px + metadata")
-    for row in result["rows"]:
-        for key in ("balanced_accuracy", "macro_auc", "melanoma_sensitivity", "accuracy"):
-            low, high = row[f"{key}_ci"]
-            assert 0.0 <= low <= row[key] <= high <= 1.0, (row["model"], key)
+    assert result["settings"]["quick"] is True
+    assert result["settings"]["recipes"] == ["baseline_cnn", "cpu_best"]
+    assert result["split"] == {"train": 700, "val": 150, "test": 150}  # 70/15/15 of 1000
+    for key, split in (("rows", "val"), ("test_rows", "test")):
+        names = [row["model"] for row in result[key]]
+        assert names[0].startswith("baseline_cnn: simple_cnn 64px")
+        assert names[1].startswith("cpu_best: fast_cnn 64px + metadata")
+        for row in result[key]:
+            assert row["split"] == split
+            for metric in ("balanced_accuracy", "macro_auc", "melanoma_sensitivity", "accuracy"):
+                low, high = row[f"{metric}_ci"]
+                assert 0.0 <= low <= row[metric] <= high <= 1.0, (row["model"], metric)
     assert set(result["checks"]) == {
         "balanced accuracy >= 0.62",
         "macro AUC >= 0.9",
@@ -38,10 +43,15 @@ def test_quick_run_trains_both_models_and_writes_the_results(tmp_path):
     }
     table = (tmp_path / "results.md").read_text()
     assert "QUICK smoke run" in table
-    assert table.count("| simple_cnn 64px") == 1
-    for name in ("best_model.keras", "metadata_encoder.json", "report_simple_cnn.html"):
-        assert (tmp_path / name).stat().st_size > 0
-    model = load_model(tmp_path / "best_model.keras")
+    assert table.count("| baseline_cnn: simple_cnn 64px") == 2  # validation and test tables
+    for recipe in ("baseline_cnn", "cpu_best"):
+        for name in ("model.keras", "report.html", "metrics.json", "metrics_val.json"):
+            assert (tmp_path / recipe / name).stat().st_size > 0, (recipe, name)
+        parts = pd.read_csv(tmp_path / recipe / "split.csv")
+        assert parts["role"].value_counts().to_dict() == {"train": 700, "val": 150, "test": 150}
+        assert (parts.groupby("lesion_id")["role"].nunique() == 1).all()  # grouped by lesion
+    assert (tmp_path / "cpu_best" / "metadata_encoder.json").stat().st_size > 0
+    model = load_model(tmp_path / "cpu_best" / "model.keras")
     assert set(model.input) == {"image", "metadata"}
 
 
