@@ -12,9 +12,9 @@ round trip (config + weights) runs for every model except the deep variants list
 does the full round trip, and rebuilding 500-800 layers from a config takes tens of
 seconds, so they round-trip their weights file instead (every variable saved, the model
 zeroed, reloaded, same outputs). Models above 15M backbone parameters are marked slow;
-they still run in the default test command, except the deep variants among them, which
-are also marked heavy: their sibling runs the same Keras builder through every check, so
-only ``scripts/test -m heavy`` (or ``-m ""``) builds them.
+they still run in the default test command. The deep variants are marked slow and heavy:
+their sibling runs the same Keras builder through every check, so the default command
+leaves them out and ``scripts/test -m heavy`` (or ``-m ""``) builds them.
 """
 
 from __future__ import annotations
@@ -75,11 +75,10 @@ SIBLINGS = {
 
 def _params(name: str) -> pytest.param:
     spec = get_model_spec(name)
-    marks = []
-    if (spec.params or 0) > HEAVY:
-        marks.append(pytest.mark.slow)
-        if name in SIBLINGS:  # the sibling's full run covers the builder
-            marks.append(pytest.mark.heavy)
+    if name in SIBLINGS:  # the sibling's full run covers the Keras builder
+        marks = [pytest.mark.slow, pytest.mark.heavy]
+    else:
+        marks = [pytest.mark.slow] if (spec.params or 0) > HEAVY else []
     return pytest.param(name, marks=marks, id=name)
 
 
