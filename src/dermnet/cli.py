@@ -21,6 +21,7 @@ import platform
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -65,6 +66,19 @@ def _run_folder(text: str, option: str) -> Path:
             "written by dermnet train and dermnet demo)"
         )
     return path
+
+
+def _is_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a run folder (its config.json describes a run), not just a folder
+    holding a model and a config.json of class names."""
+    config = path / "config.json"
+    if not (path.is_dir() and config.is_file()):
+        return False
+    try:
+        info = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # damaged: let the run-folder reader name the problem
+    return isinstance(info, dict) and "run" in info
 
 
 def _known(lookup: Callable[[], Any], option: str) -> None:
@@ -403,7 +417,7 @@ def _check_explain(args: argparse.Namespace) -> None:
             raise UsageError(f"--model: the folder {model} has no model.keras")
     elif model.suffix != ".keras":
         raise UsageError(f"--model: expected a .keras file or a run folder, got {model}")
-    run_folder = model.is_dir() and (model / "config.json").is_file()
+    run_folder = _is_run_folder(model)
     for image in args.images:
         path = Path(image)
         if run_folder and path.is_dir():
@@ -424,7 +438,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     elif args.layer is not None:
         options["target_layer"] = args.layer
     model = Path(args.model)
-    if model.is_dir() and (model / "config.json").is_file():
+    if _is_run_folder(model):
         from dermnet.train.run import explain_run
 
         # the run's data config, TTA and logit adjustment: the probabilities of predict
@@ -1044,6 +1058,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     verbose = bool(getattr(args, "verbose", False))
     command = args.command
+
+    def show_warning(message: Any, category: Any, *rest: Any, **kwargs: Any) -> None:
+        # one line in the command's voice; the code location only with --verbose
+        where = f" ({rest[0]}:{rest[1]})" if verbose and len(rest) >= 2 else ""
+        print(f"dermnet {command}: warning: {message}{where}", file=sys.stderr)
+
+    warnings.showwarning = show_warning
     try:
         if command in _CHECKS:
             _CHECKS[command](args)  # before TensorFlow: a bad argument fails fast

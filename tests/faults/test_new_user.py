@@ -675,21 +675,8 @@ _RAW_DECODE = (
     "issue 13 part A: a JPEG truncated after its header fails inside tf.data as a tensorflow "
     "InvalidArgumentError (the DataError text inside it names the file)"
 )
-_HAM_LABELS = (
-    "issue 13 part A: load_ham10000 reports a blank label as '' and 'NA' as nan, 'not among "
-    "its classes', not with the blank/NA messages of load_csv"
-)
 OPEN: dict[tuple[str, str], str] = {
     ("truncated_jpeg", "make_dataset"): _RAW_DECODE,
-    ("label_spaces", "load_ham10000"): _HAM_LABELS,
-    ("label_spaces", "dermnet describe"): _HAM_LABELS,
-    ("label_spaces", "dermnet train"): _HAM_LABELS,
-    ("label_NA", "load_ham10000"): _HAM_LABELS,
-    ("label_NA", "dermnet describe"): _HAM_LABELS,
-    ("label_NA", "dermnet train"): _HAM_LABELS,
-    ("unknown_extensions", "dermnet predict RUN FOLDER"): (
-        "issue 13 part C: predict FOLDER leaves out files that are not images without a word"
-    ),
 }
 TABLE = [
     Row(r.case, r.entry, r.kind, r.pattern, r.outcome, OPEN.get((r.case, r.entry))) for r in TABLE

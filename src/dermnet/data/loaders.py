@@ -309,7 +309,9 @@ def load_ham10000(
     table["image_path"] = [
         images.get(i, str(root / "images" / f"{i}.jpg")) for i in table["image_id"]
     ]
-    table["label"] = table["dx"].astype(str).str.strip()
+    # the diagnosis as written: a blank or "NA" label is named, not read as a class "nan"
+    raw = pd.read_csv(csv, usecols=["dx"], dtype=str, keep_default_na=False)["dx"]
+    table["label"] = _check_labels(raw, csv, "dx", HAM10000_CLASSES).to_numpy()
     return _finish(
         table,
         HAM10000_CLASSES,

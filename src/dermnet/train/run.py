@@ -311,7 +311,8 @@ def _check_start(folder: RunFolder, model: Any) -> None:
             raise DataError(
                 f"The run's images cannot be read ({type(exc).__name__}: {first}). Nothing "
                 "was written. Check the images with dermnet.data.validate(records) (or "
-                "dermnet validate), fix or remove the bad files, and run again."
+                "dermnet describe DATASET ROOT --validate), fix or remove the bad files, and "
+                "run again."
             ) from None
     if config.class_weights != "none":
         imbalance.class_weights(train_records, method=config.class_weights)
@@ -644,10 +645,13 @@ def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
     from dermnet.data.loaders import IMAGE_EXTENSIONS
 
     paths: list[str] = []
+    other: list[str] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            found = [str(p) for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+            other += [str(p) for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
             if not found:
                 raise DataError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in folder {path}.")
             paths += found
@@ -655,6 +659,17 @@ def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
             paths.append(str(path.resolve()))
         else:
             raise MissingFileError(f"The image or folder to predict does not exist: {path}")
+    if other:
+        import warnings
+
+        shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+        warnings.warn(
+            f"scored {len(paths)} of {len(paths) + len(other)} files: {len(other)} file(s) in "
+            f"the given folder(s) are not images dermnet reads ({', '.join(IMAGE_EXTENSIONS)}): "
+            f"{shown}",
+            UserWarning,
+            stacklevel=3,
+        )
     return paths
 
 
