@@ -385,7 +385,9 @@ def make_dataset(
             ``(seed, epoch)``, read when the iteration starts, instead of depending on how
             many times the dataset was iterated: set it at the start of every epoch
             (`dermnet.train.train_run` does) and a resumed run sees exactly the data of
-            an uninterrupted one.
+            an uninterrupted one. This holds without a cache and with the memory cache
+            (each epoch then gathers the cached pass in a permuted order); a shuffle
+            after a file cache stays exact within one process only.
         max_pixels: the pixel budget per image (height x width), checked from the header
             before decoding; ``None`` means ``$DERMNET_MAX_IMAGE_PIXELS`` or
             `dermnet.data.image_files.MAX_IMAGE_PIXELS` (100 million).
@@ -595,7 +597,9 @@ def make_dataset(
             fingerprint = CacheFingerprint.of(records, metadata=meta, settings=settings)
             prepare_file_cache(Path(cache_to), fingerprint, where)
         ds = ds.cache("" if cache_to == "memory" else str(cache_to))
-        if shuffle:
+        if shuffle and cache_to == "memory" and epoch is not None:
+            ds = _shuffle_cached(ds, n, seed, epoch)
+        elif shuffle:
             buffer = n if cache_to == "memory" else min(n, _DISK_SHUFFLE_BUFFER)
             ds = _shuffle(ds, buffer, seed, epoch)
 
@@ -864,6 +868,34 @@ def _shuffle(
             tf.range(n, dtype=tf.int64), seed=_epoch_seed(base, e)
         )
         return tf.data.Dataset.from_tensor_slices(order).map(row)
+
+    return _per_epoch(ds, epoch, permuted)
+
+
+def _shuffle_cached(
+    ds: tf.data.Dataset, n: int, seed: int | None, epoch: tf.Variable
+) -> tf.data.Dataset:
+    """Shuffle a memory-cached pass by a stateless permutation of (seed, epoch).
+
+    A ``tf.data`` shuffle after a cache cannot take a seed computed at run time, so each
+    epoch reads the whole cached pass as one element, gathers it in the permuted order and
+    splits it again: the order of epoch ``e`` depends only on (seed, e), in any process
+    (what exact resume needs). The cached pass is held twice for a moment (it is in memory
+    already).
+    """
+    import tensorflow as tf
+
+    base = 0 if seed is None else seed
+
+    def permuted(e: tf.Tensor, cached: tf.data.Dataset) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=_epoch_seed(base, e)
+        )
+
+        def gather(everything: Any) -> Any:
+            return tf.nest.map_structure(lambda t: tf.gather(t, order), everything)
+
+        return cached.batch(n).map(gather).unbatch()
 
     return _per_epoch(ds, epoch, permuted)
 
