@@ -29,7 +29,6 @@ from dermnet.train.run_folder import (
     SCHEMA_VERSION,
     RunFolder,
     load_model_file,
-    read_json,
     replace_atomic,
     save_model_atomic,
     temporary_sibling,
@@ -714,11 +713,6 @@ def predict_run(
     for i, name in enumerate(folder.classes):
         out[f"p_{name}"] = scores[:, i]
     return out
-
-
-def read_run_info(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """``config.json`` of a run folder, as a dict (for tools that only need facts)."""
-    return read_json(Path(run_dir) / "config.json", "run config")
 
 
 def explain_run(
