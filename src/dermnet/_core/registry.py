@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -72,8 +73,15 @@ def look_up_option(value: str, options: Iterable[str], *, param: str, where: str
 class Registry(Generic[T]):
     """Maps unique names to objects (model specs, dataset loaders, transform classes).
 
+    This is dermnet's one way to populate a registry: the module that owns a registry
+    names, as strings, the modules whose import registers the built-in entries
+    (``builtins``). They are imported on the first lookup, by `importlib`, so the owner
+    never imports its entries statically and the import graph has no cycle; the entries'
+    modules import the owner and register themselves with `register` or `decorator`.
+
     Args:
         kind: what the registry holds, used in messages ("model", "dataset", ...).
+        builtins: dotted names of the modules that register the built-in entries.
 
     Examples:
         >>> reg = Registry("model")
@@ -86,9 +94,23 @@ class Registry(Generic[T]):
         dermnet._core.errors.UnknownNameError: Unknown model 'tinny'. Did you mean 'tiny'? ...
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, builtins: Iterable[str] = ()) -> None:
         self.kind = kind
+        self.builtins = tuple(builtins)
         self._items: dict[str, T] = {}
+        self._loaded = not self.builtins
+
+    def load_builtins(self) -> None:
+        """Import the modules that register the built-in entries (once; cheap after)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        try:
+            for module in self.builtins:
+                importlib.import_module(module)
+        except BaseException:
+            self._loaded = False
+            raise
 
     def register(self, name: str, obj: T, *, overwrite: bool = False) -> T:
         """Register ``obj`` under ``name``; a duplicate name is an error unless ``overwrite``."""
@@ -120,6 +142,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str, *, where: str | None = None) -> T:
         """Return the object registered as ``name``, or raise with close matches."""
+        self.load_builtins()
         try:
             return self._items[name]
         except (KeyError, TypeError):
@@ -129,6 +152,7 @@ class Registry(Generic[T]):
 
     def names(self, pattern: str | None = None) -> list[str]:
         """Sorted registered names, optionally filtered by a shell-style ``pattern``."""
+        self.load_builtins()
         names = sorted(self._items)
         if pattern:
             names = [n for n in names if fnmatch.fnmatch(n, pattern)]
@@ -136,15 +160,18 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         """Sorted (name, object) pairs."""
+        self.load_builtins()
         return sorted(self._items.items())
 
     def __contains__(self, name: object) -> bool:
+        self.load_builtins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self.load_builtins()
         return len(self._items)
 
     def __repr__(self) -> str:

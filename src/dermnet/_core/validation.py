@@ -11,7 +11,7 @@ import numbers
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from dermnet._core.errors import MissingFileError, ParameterError
 from dermnet._core.registry import look_up_option
@@ -44,6 +44,30 @@ def _bounds_text(low: float | None, high: float | None, low_open: bool, high_ope
     return " and ".join(parts)
 
 
+@overload
+def check_int(
+    value: Any,
+    param: str,
+    where: str,
+    *,
+    low: int | None = ...,
+    high: int | None = ...,
+    allow_none: Literal[False] = ...,
+) -> int: ...
+
+
+@overload
+def check_int(
+    value: Any,
+    param: str,
+    where: str,
+    *,
+    low: int | None = ...,
+    high: int | None = ...,
+    allow_none: bool,
+) -> int | None: ...
+
+
 def check_int(
     value: Any,
     param: str,
@@ -64,6 +88,34 @@ def check_int(
     if (low is not None and value < low) or (high is not None and value > high):
         raise fail(param, where, f"an int {_bounds_text(low, high, False, False)}", value)
     return value
+
+
+@overload
+def check_float(
+    value: Any,
+    param: str,
+    where: str,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    allow_none: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def check_float(
+    value: Any,
+    param: str,
+    where: str,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    allow_none: bool,
+) -> float | None: ...
 
 
 def check_float(
