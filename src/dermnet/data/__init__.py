@@ -10,28 +10,27 @@ from typing import TYPE_CHECKING
 from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
-    from dermnet.data.arrays import HMNIST_LABELS, load_hmnist_csv, load_medmnist
     from dermnet.data.data_config import DataConfig
-    from dermnet.data.description import DatasetDescription, describe
-    from dermnet.data.image_files import check_image_files
-    from dermnet.data.isic import (
+    from dermnet.data.data_root import data_root
+    from dermnet.data.datasets import list_datasets, load_dataset, register_dataset
+    from dermnet.data.datasets.folders import load_csv, load_image_folder
+    from dermnet.data.datasets.ham10000 import (
+        HAM10000_CLASSES,
+        HAM10000_MALIGNANT,
+        load_ham10000,
+        to_benign_malignant,
+    )
+    from dermnet.data.datasets.isic import (
         ISIC2019_CLASSES,
         ISIC2020_CLASSES,
         load_isic2018,
         load_isic2019,
         load_isic2020,
     )
-    from dermnet.data.loaders import (
-        HAM10000_CLASSES,
-        MALARIA_CLASSES,
-        list_datasets,
-        load_csv,
-        load_dataset,
-        load_ham10000,
-        load_image_folder,
-        load_malaria,
-        register_dataset,
-    )
+    from dermnet.data.datasets.malaria import MALARIA_CLASSES, load_malaria
+    from dermnet.data.datasets.medmnist import HMNIST_LABELS, load_hmnist_csv, load_medmnist
+    from dermnet.data.description import DatasetDescription, describe
+    from dermnet.data.image_files import check_image_files
     from dermnet.data.metadata import MetadataEncoder, UnseenCategoryWarning
     from dermnet.data.pipeline import load_images, make_dataset
     from dermnet.data.records import Records
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HAM10000_CLASSES",
+    "HAM10000_MALIGNANT",
     "HMNIST_LABELS",
     "ISIC2019_CLASSES",
     "ISIC2020_CLASSES",
@@ -56,6 +56,7 @@ __all__ = [
     "ValidationReport",
     "check_image_files",
     "check_leakage",
+    "data_root",
     "describe",
     "kfold",
     "list_datasets",
@@ -75,6 +76,7 @@ __all__ = [
     "register_dataset",
     "sample_path",
     "split",
+    "to_benign_malignant",
     "validate",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __all__)

@@ -6,7 +6,8 @@ from importlib import resources
 from pathlib import Path
 
 from dermnet._core.registry import look_up_option
-from dermnet.data.loaders import load_ham10000, load_malaria
+from dermnet.data.datasets.ham10000 import load_ham10000
+from dermnet.data.datasets.malaria import load_malaria
 from dermnet.data.records import Records
 
 __all__ = ["SAMPLES", "load_sample", "sample_path"]
