@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dermnet._core.errors import DataError, ParameterError
+from dermnet._core.validation import check_int, check_seed
 
 __all__ = ["MISSING_STRINGS", "ROLES", "Records"]
 
@@ -212,6 +213,33 @@ class Records:
             excluded=self.excluded,
             images=None if self.images is None else self.images[idx],
         )
+
+    def subsample_per_class(self, n: int, *, seed: int | None = 0) -> Records:
+        """At most ``n`` random images of each class, in the records' own order.
+
+        Each class keeps a random subset of ``n`` of its rows (all of them when it has
+        fewer), drawn by ``np.random.default_rng(seed)`` class after class in class order;
+        the kept rows keep their order in ``self``. The same seed gives the same rows. For
+        quick experiments and balanced evaluation sets; to rebalance a training split use
+        `dermnet.imbalance.undersample`, which checks for leakage.
+
+        Args:
+            n: the most images kept per class, >= 1.
+            seed: the seed of the draw.
+
+        Examples:
+            >>> import pandas as pd
+            >>> rec = Records(pd.DataFrame({"image_path": list("abcde"),
+            ...                             "label": ["x", "x", "x", "y", "y"]}), ["x", "y"])
+            >>> rec.subsample_per_class(2, seed=0).class_counts()
+            {'x': 2, 'y': 2}
+        """
+        where = "Records.subsample_per_class"
+        n = check_int(n, "n", where, low=1)
+        rng = np.random.default_rng(check_seed(seed, "seed", where))
+        labels = self.labels
+        keep = [rng.permutation(np.flatnonzero(labels == c))[:n] for c in range(self.num_classes)]
+        return self.subset(np.sort(np.concatenate(keep)))
 
     def with_role(self, role: str | None) -> Records:
         """The same records marked with another role (``"train"``, ``"val"``, ``"test"``)."""
