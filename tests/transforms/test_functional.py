@@ -6,6 +6,7 @@ import pytest
 
 from dermnet import ParameterError, UnknownNameError
 from dermnet.transforms import functional as F
+from dermnet.transforms.functional.geometry import _crop_box
 
 SKIN = (220, 170, 150)
 LESION = (110, 70, 60)
@@ -354,7 +355,7 @@ def test_crop_to_mask_keeps_the_whole_mask(seed, square):
         yy, xx = np.ogrid[:60, :80]
         mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
     margin = float(rng.uniform(0, 0.3))
-    top, left, bottom, right = F._crop_box(image.shape, mask, margin, square)
+    top, left, bottom, right = _crop_box(image.shape, mask, margin, square)
     crop = F.crop_to_mask(image, mask, margin=margin, square=square)
     np.testing.assert_array_equal(crop, image[top:bottom, left:right])
     assert mask[top:bottom, left:right].sum() == mask.sum()

@@ -15,6 +15,7 @@ import numpy as np
 
 from dermnet._core.errors import ParameterError
 from dermnet.transforms import functional as F
+from dermnet.transforms.functional.geometry import _check_mask, _crop_box
 from dermnet.transforms.base import Shape, Transform, _hwc, register_transform
 
 __all__ = [
@@ -409,8 +410,8 @@ class CropToMask(Transform):
         )
 
     def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mask = F._check_mask(mask, "CropToMask", image.shape)
-        top, left, bottom, right = F._crop_box(image.shape, mask, self.margin, self.square)
+        mask = _check_mask(mask, "CropToMask", image.shape)
+        top, left, bottom, right = _crop_box(image.shape, mask, self.margin, self.square)
         return image[top:bottom, left:right].copy(), mask[top:bottom, left:right].copy()
 
     def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
