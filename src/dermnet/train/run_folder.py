@@ -11,6 +11,9 @@ A run folder (written by ``dermnet train``, ``dermnet demo`` and `train_run`) ho
   optimizer included, for resuming); ``state.json`` (epochs done, finished);
 - ``metadata_encoder.json`` (image+metadata runs);
 - ``history.csv``, ``history.png``, ``logs/`` (TensorBoard);
+- for an ensemble (``kind`` ``"dermnet-ensemble"``, `dermnet.train.build_ensemble`):
+  ``model.keras`` averages the members' outputs and ``config.json`` lists them under
+  ``ensemble``;
 - after evaluation: ``metrics.json``, ``metrics.md`` (the full report), ``report.html``,
   ``model_card.md`` and ``confusion_matrix.png``.
 
@@ -199,6 +202,11 @@ class RunFolder:
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r}, model={self.config.model!r})"
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether the folder holds an ensemble (`dermnet.train.build_ensemble`)."""
+        return self.info.get("kind") == "dermnet-ensemble"
 
     @property
     def class_counts(self) -> list[int]:
@@ -458,6 +466,7 @@ def load_model_file(path: Path, *, compile: bool = True) -> Any:
     """Load a model file of a run folder; a damaged file is named with what to do."""
     from dermnet._core.errors import DermnetError, ModelFileError
     from dermnet.models import load_model
+    from dermnet.train import ensemble_layer  # noqa: F401  (registers EnsembleMean)
 
     try:
         return load_model(path, compile=compile)
