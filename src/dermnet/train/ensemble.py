@@ -295,11 +295,13 @@ def member_scores(
     metadata: np.ndarray | None = None,
     *,
     tta: str | None = None,
+    logit_adjustment: bool = True,
     batch_size: int = 64,
 ) -> list[np.ndarray]:
     """Each member's probabilities for images read with the ensemble's data config.
 
-    With the ensemble's logit adjustment, and ``tta`` (default: the ensemble's).
+    With ``tta`` (default: the ensemble's) and, if ``logit_adjustment``, the ensemble's
+    logit adjustment.
     """
     from dermnet.imbalance import logit_adjust
     from dermnet.train.tta import predict_tta
@@ -313,7 +315,7 @@ def member_scores(
         scores = np.asarray(predict_tta(member, inputs, transforms=tta, batch_size=batch_size))
         if scores.shape[1] == 1:
             scores = np.concatenate([1 - scores, scores], axis=1)
-        if folder.config.logit_adjustment:
+        if logit_adjustment and folder.config.logit_adjustment:
             scores = logit_adjust(scores, folder.class_counts, tau=folder.config.logit_adjustment)
         out.append(scores.astype(np.float32))
     return out

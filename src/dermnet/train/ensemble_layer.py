@@ -37,8 +37,8 @@ class EnsembleMean(keras.layers.Layer):
         >>> import numpy as np
         >>> layer = EnsembleMean("probability")
         >>> a, b = np.array([[0.2, 0.8]]), np.array([[0.6, 0.4]])
-        >>> np.round(np.asarray(layer([a, b])), 3).tolist()
-        [[0.4, 0.6]]
+        >>> [round(float(v), 3) for v in np.asarray(layer([a, b]))[0]]
+        [0.4, 0.6]
     """
 
     def __init__(self, combine: str = "probability", **kwargs: Any) -> None:
