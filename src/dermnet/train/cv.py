@@ -33,7 +33,7 @@ from dermnet._core.validation import check_bool, check_float, check_int, fail
 from dermnet.train.run_config import RunConfig
 from dermnet.train.run_folder import read_json, write_atomic, write_json
 
-__all__ = ["CVResult", "cross_validate", "read_oof"]
+__all__ = ["CVResult", "add_cv_arguments", "cross_validate", "read_oof", "run_cv"]
 
 _WHERE = "cross_validate"
 CV_KIND = "dermnet-cv"
@@ -363,3 +363,106 @@ def cross_validate(
         spread,
         tuple(trained),
     )
+
+
+# -- command line (``dermnet cv``) ------------------------------------------------------
+
+
+def add_cv_arguments(parser: Any) -> None:
+    """Add the options of ``dermnet cv`` to an ``argparse`` parser.
+
+    The run config comes from ``--recipe`` and ``--config`` as for ``dermnet train``; a
+    parser that also has the per-field options of ``dermnet train`` (``--model``,
+    ``--epochs``, ...) overrides them, since `run_cv` reads every `RunConfig` field it
+    finds on the parsed arguments.
+    """
+    parser.add_argument("--recipe", metavar="NAME", help="start from this built-in recipe")
+    parser.add_argument("--config", metavar="FILE", help="a TOML run file (field = value lines)")
+    parser.add_argument(
+        "--folds", "-k", type=int, default=5, metavar="K", help="number of folds (default: 5)"
+    )
+    parser.add_argument(
+        "--output", "-o", default=None, help="the CV folder (default: runs/cv-<recipe or model>)"
+    )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=None,
+        metavar="X",
+        help="share of images held out of every fold (default: the config's test_size; 0: none)",
+    )
+    parser.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="refuse a CV folder that exists (default: resume it fold by fold)",
+    )
+    parser.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="also combine the fold models into OUTPUT/ensemble and evaluate it on the "
+        "held-out images",
+    )
+    parser.add_argument(
+        "--n-bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples"
+    )
+    if not any("--quiet" in a.option_strings for a in parser._actions):
+        parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+
+def run_cv(args: Any) -> int:
+    """Run ``dermnet cv`` from parsed `add_cv_arguments` options; return the exit status."""
+    from dermnet.train.run_config import load_run_config
+
+    names = [n for n in RunConfig.field_names() if n != "recipe" and hasattr(args, n)]
+    overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if overrides.get("dataset") is not None:
+        overrides["sample"] = None
+    if overrides.get("sample") is not None:
+        overrides.update(dataset=None, root=None)
+    config = load_run_config(args.config, recipe=args.recipe, overrides=overrides)
+    quiet = bool(getattr(args, "quiet", False))
+
+    def log(line: str) -> None:
+        if not quiet:
+            print(line, flush=True)
+
+    out = args.output or f"runs/cv-{config.recipe or config.model}"
+    result = cross_validate(
+        config,
+        k=args.folds,
+        out=out,
+        test_size=args.holdout,
+        resume=args.resume,
+        n_bootstrap=args.n_bootstrap,
+        log=log,
+    )
+    spread = result.spread["balanced_accuracy"]
+    print(
+        f"Out-of-fold balanced accuracy {_text(result.pooled, 'balanced_accuracy')}, macro AUC "
+        f"{_text(result.pooled, 'macro_auc')}; across folds "
+        f"{_number(spread['mean'])} +/- {_number(spread['sd'])} "
+        f"(min {_number(spread['min'])}, max {_number(spread['max'])})"
+    )
+    if args.ensemble:
+        from dermnet.train.ensemble import build_ensemble
+        from dermnet.train.run import evaluate_run
+
+        folder = build_ensemble(result.folds, result.path / "ensemble", overwrite=True)
+        print(f"Ensemble of {len(result.folds)} fold models: {folder.path}")
+        if folder.info.get("split", {}).get("test"):
+            report = evaluate_run(folder.path, "test", n_bootstrap=args.n_bootstrap)
+            print(
+                f"Ensemble on the held-out images: balanced accuracy "
+                f"{_text(report, 'balanced_accuracy')}, macro AUC {_text(report, 'macro_auc')}"
+            )
+    return 0
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _text(report: Any, name: str) -> str:
+    ci = (report.intervals or {}).get(name)
+    return _number(getattr(report, name)) + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
