@@ -1,0 +1,340 @@
+"""`ModelService`: a run's model behind a bounded queue, scoring images in batches
+gathered across concurrent clients, and explaining them with Grad-CAM.
+
+Every image is read with the run's own `dermnet.train.RunFolder.read_files` (the data
+config it was trained with) and scored with `dermnet.train.RunFolder.score` (its
+test-time augmentation and logit adjustment), so the probabilities equal those of
+``dermnet predict`` for the same file.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import io
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dermnet._core.errors import DataError, DermnetError
+from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
+from dermnet.serve.config import ServeConfig
+from dermnet.serve.uploads import RequestError, UploadedImage
+
+__all__ = ["ModelService", "heatmap_on_original"]
+
+_STOP = object()
+
+
+@dataclasses.dataclass
+class _Job:
+    kind: str  # "predict" or "explain"
+    images: list[UploadedImage]
+    future: Future[Any]
+    class_index: int | None = None
+
+
+def _scratch_root() -> str | None:
+    """A memory-backed folder for the short-lived copies the data pipeline reads."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def heatmap_on_original(heatmap: np.ndarray, size: tuple[int, int], data_config: Any) -> np.ndarray:
+    """Map a heatmap at the model's input size back onto the original image.
+
+    Undoes the data config's resize: a stretch is resized back; a centre crop fills the
+    cropped area and leaves the cut-off borders at 0; a pad drops the padding first.
+
+    Args:
+        heatmap: ``(h, w)`` values in [0, 1] at the model input size.
+        size: the original image's ``(height, width)``.
+        data_config: the run's `dermnet.data.DataConfig`.
+
+    Returns:
+        ``(height, width)`` float32 heatmap.
+
+    Examples:
+        >>> from dermnet.data import DataConfig
+        >>> heat = np.ones((4, 4), np.float32)
+        >>> out = heatmap_on_original(heat, (10, 20), DataConfig((4, 4), resize="crop"))
+        >>> out.shape, float(out[:, :5].max()), float(out[:, 5:15].min())
+        ((10, 20), 0.0, 1.0)
+    """
+    import cv2
+
+    height, width = int(size[0]), int(size[1])
+    th, tw = data_config.image_size
+    heat = np.asarray(heatmap, np.float32)
+    mode = data_config.resize
+    if mode == "crop":
+        target = th / tw
+        h = min(float(height), width * target)
+        w = min(float(width), height / target)
+        top, left = int((height - h) / 2), int((width - w) / 2)
+        out = np.zeros((height, width), np.float32)
+        ch, cw = max(1, int(h)), max(1, int(w))
+        out[top : top + ch, left : left + cw] = cv2.resize(
+            heat, (cw, ch), interpolation=cv2.INTER_LINEAR
+        )
+        return out
+    if mode == "pad":  # as tf.image.resize_with_pad places the image
+        ratio = max(width / tw, height / th)
+        rh, rw = max(1, int(height / ratio)), max(1, int(width / ratio))
+        top, left = (th - rh) // 2, (tw - rw) // 2
+        heat = heat[top : top + rh, left : left + rw]
+    return cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+class ModelService:
+    """A run's model, scoring uploaded images through one worker thread.
+
+    Requests wait in a bounded queue; the worker takes the first waiting prediction and
+    gathers more (up to ``max_batch`` images, waiting at most ``batch_wait_ms``), reads
+    them in one pass of the run's data pipeline and scores them in one forward pass.
+    Explanations run one request at a time on the same worker, so the model is used by
+    one thread only.
+
+    Args:
+        run_dir: the run folder.
+        config: the server settings (`ServeConfig`).
+
+    Attributes:
+        folder: the `dermnet.train.RunFolder`.
+        model: the loaded Keras model.
+        model_id: the run's name (its folder's name).
+        model_version: the first 12 hex digits of the model file's SHA-256.
+        stats: counters: ``requests``, ``batches``, ``images``, ``largest_batch``.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str], config: ServeConfig) -> None:
+        from dermnet.train.run_folder import RunFolder
+
+        self.config = config.validate()
+        self.folder = RunFolder(run_dir)
+        path = self.folder.model_path(self.config.model_file)
+        self.model = self.folder.load_model(self.config.model_file)
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        self.model_id = self.folder.path.name
+        self.model_version = digest.hexdigest()[:12]
+        self.stats = {"requests": 0, "batches": 0, "images": 0, "largest_batch": 0}
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.config.queue_size)
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self._explainer: Any = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, warm_up: bool = True) -> ModelService:
+        """Start the worker thread (and run one forward pass, so the first client waits
+        no longer than the next)."""
+        if warm_up:
+            h, w = self.folder.data_config.image_size
+            zeros = np.zeros((1, h, w, 3), np.float32)
+            meta = None
+            if self.folder.config.metadata:
+                meta = np.zeros((1, int(self.model.inputs[1].shape[-1])), np.float32)
+            self.folder.score(self.model, zeros, meta)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="dermnet-serve", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Finish the queued requests, then stop the worker."""
+        self._closing = True
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for the model."""
+        return self._queue.qsize()
+
+    def submit(
+        self, kind: str, images: list[UploadedImage], class_index: int | None = None
+    ) -> Future[Any]:
+        """Queue a ``"predict"`` or ``"explain"`` request; its future gets the result.
+
+        Raises:
+            RequestError: 503 when the queue is full or the server is shutting down.
+        """
+        if self._closing:
+            raise RequestError(503, "shutting_down", "The server is shutting down.")
+        job = _Job(kind, images, Future(), class_index)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise RequestError(
+                503,
+                "queue_full",
+                f"The server is busy: {self.config.queue_size} requests are already "
+                "waiting for the model. Retry in a moment.",
+            ) from None
+        self.stats["requests"] += 1
+        return job.future
+
+    # -- the worker -----------------------------------------------------------------------
+    def _work(self) -> None:
+        stopping = False
+        while not stopping:
+            job = self._queue.get()
+            if job is _STOP:
+                break
+            batch: list[_Job] = []
+            later: list[_Job] = []
+            (batch if job.kind == "predict" else later).append(job)
+            if batch:
+                count = len(job.images)
+                deadline = time.monotonic() + self.config.batch_wait_ms / 1000.0
+                while count < self.config.max_batch:
+                    remaining = deadline - time.monotonic()
+                    try:
+                        nxt = self._queue.get(timeout=remaining) if remaining > 0 else None
+                    except queue.Empty:
+                        nxt = None
+                    if nxt is None:
+                        break
+                    if nxt is _STOP:
+                        stopping = True
+                        break
+                    (batch if nxt.kind == "predict" else later).append(nxt)
+                    if nxt.kind == "predict":
+                        count += len(nxt.images)
+                self._run_predictions(batch)
+            for item in later:
+                self._run(item, lambda j: self.explain_images(j.images, j.class_index))
+        # drain what came in before the stop (a graceful shutdown finishes them)
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not _STOP:
+                if job.kind == "predict":
+                    self._run_predictions([job])
+                else:
+                    self._run(job, lambda j: self.explain_images(j.images, j.class_index))
+
+    @staticmethod
+    def _run(job: _Job, fn: Any) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return  # the client gave up (timeout)
+        try:
+            job.future.set_result(fn(job))
+        except BaseException as exc:  # handed to the waiting request
+            job.future.set_exception(_as_request_error(exc))
+
+    def _run_predictions(self, jobs: list[_Job]) -> None:
+        live = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        images = [image for job in live for image in job.images]
+        try:
+            scores = self.predict_images(images)
+        except BaseException:
+            # one bad file must not fail the others: score each request on its own
+            for job in live:
+                try:
+                    job.future.set_result(self.predict_images(job.images))
+                except BaseException as exc:
+                    job.future.set_exception(_as_request_error(exc))
+            return
+        start = 0
+        for job in live:
+            job.future.set_result(scores[start : start + len(job.images)])
+            start += len(job.images)
+
+    # -- the model ------------------------------------------------------------------------
+    def read_images(self, images: list[UploadedImage]) -> tuple[np.ndarray, Any]:
+        """Model input for uploads: the run's `read_files` on short-lived private copies.
+
+        The copies live in a fresh private folder (in memory, ``/dev/shm``, where the
+        system has it) that is removed as soon as the pixels are read.
+        """
+        scratch = tempfile.mkdtemp(prefix="dermnet-serve-", dir=_scratch_root())
+        try:
+            paths = []
+            for i, image in enumerate(images):
+                path = Path(scratch) / f"{i}{image.suffix}"
+                path.write_bytes(image.data)
+                paths.append(str(path))
+            return self.folder.read_files(paths, batch_size=max(1, len(paths)))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def predict_images(self, images: list[UploadedImage]) -> np.ndarray:
+        """Probabilities ``(n, classes)`` of checked uploads, in one batch."""
+        pixels, metadata = self.read_images(images)
+        scores = self.folder.score(self.model, pixels, metadata, batch_size=len(images))
+        self.stats["batches"] += 1
+        self.stats["images"] += len(images)
+        self.stats["largest_batch"] = max(self.stats["largest_batch"], len(images))
+        return scores
+
+    def explain_images(
+        self, images: list[UploadedImage], class_index: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Probabilities and a Grad-CAM overlay, at each image's own resolution.
+
+        Returns:
+            One dict per image: ``probabilities``, ``explained`` (class index),
+            ``overlay`` (a ``data:image/jpeg;base64,...`` URL), ``width``, ``height``.
+        """
+        from PIL import Image, ImageOps
+
+        from dermnet.explain import get_explainer, overlay
+
+        pixels, metadata = self.read_images(images)
+        scores = self.folder.score(self.model, pixels, metadata, batch_size=len(images))
+        if self._explainer is None:
+            self._explainer = get_explainer("gradcam", self.model)
+        fed: Any = pixels
+        if metadata is not None:
+            fed = {IMAGE_INPUT: pixels, METADATA_INPUT: np.asarray(metadata, np.float32)}
+        targets = [
+            int(class_index) if class_index is not None else int(row.argmax()) for row in scores
+        ]
+        heatmaps = np.asarray(self._explainer(fed, targets), np.float32)
+        out = []
+        for image, probs, heat, target in zip(images, scores, heatmaps, targets, strict=True):
+            with Image.open(io.BytesIO(image.data)) as opened:
+                rgb = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+            full = heatmap_on_original(heat, rgb.shape[:2], self.folder.data_config)
+            blended = Image.fromarray(overlay(rgb, full, alpha=0.4))
+            buffer = io.BytesIO()
+            blended.save(buffer, format="JPEG", quality=90)
+            encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+            out.append(
+                {
+                    "probabilities": probs,
+                    "explained": target,
+                    "overlay": f"data:image/jpeg;base64,{encoded}",
+                    "width": int(rgb.shape[1]),
+                    "height": int(rgb.shape[0]),
+                }
+            )
+        return out
+
+
+def _as_request_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, RequestError):
+        return exc
+    if isinstance(exc, DataError):
+        return RequestError(400, "unreadable_image", f"The image cannot be read: {exc}")
+    if isinstance(exc, DermnetError):
+        return RequestError(400, "bad_request", str(exc))
+    return exc
