@@ -297,20 +297,6 @@ def test_csv_skip_records_missing_files(tmp_path, write_image):
     assert rec.excluded["reason"].tolist() == ["missing file"]
 
 
-def test_every_registered_loader_is_listed():
-    assert list_datasets() == [
-        "csv",
-        "ham10000",
-        "hmnist",
-        "image_folder",
-        "isic2018",
-        "isic2019",
-        "isic2020",
-        "malaria",
-        "medmnist",
-    ]
-
-
 @pytest.mark.slow
 def test_real_ham10000_full_resolution_sample():
     rec = load_ham10000(shared_dataset("ham10000_fullres_sample"))
