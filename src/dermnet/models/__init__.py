@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dermnet.models.layers import ImagePreprocessing
     from dermnet.models.registry import create_model, get_model_spec, list_models, register_model
     from dermnet.models.spec import ModelSpec
+    from dermnet.models.weights import find_weights
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -35,6 +36,7 @@ __all__ = [
     "batchnorm_layers",
     "create_model",
     "export_model",
+    "find_weights",
     "freeze_backbone",
     "get_backbone",
     "get_model_spec",

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from dermnet._core.errors import ParameterError
-from dermnet._core.validation import check_image_size, fail
+from dermnet._core.validation import check_image_size
 from dermnet.data.data_config import DataConfig
+from dermnet.models.registry import resolve_spec
 from dermnet.models.spec import ModelSpec
 
 __all__ = ["resolve_data_config"]
@@ -55,14 +56,7 @@ def resolve_data_config(
         (96, 128)
     """  # noqa: E501
     where = "resolve_data_config"
-    if isinstance(model, ModelSpec):
-        spec = model
-    elif isinstance(model, str):
-        from dermnet.models.registry import get_model_spec
-
-        spec = get_model_spec(model)
-    else:
-        raise fail("model", where, "a registered model name or a ModelSpec", model)
+    spec = resolve_spec(model, where)
     size = spec.input_size if image_size is None else image_size
     size = check_image_size(size, "image_size", where)
     low_h, low_w = spec.min_input_size

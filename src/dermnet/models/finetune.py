@@ -49,11 +49,10 @@ def get_backbone(model: Any) -> Any:
         >>> get_backbone(create_model("simple_cnn", 2, input_shape=(16, 16, 3))).name
         'simple_cnn'
     """
-    from dermnet.models.registry import MODELS, _load_zoo
+    from dermnet.models.registry import MODELS
 
     if not _is_model(model):
         raise fail("model", "get_backbone", "a keras.Model", type(model).__name__)
-    _load_zoo()
     nested = [layer for layer in model.layers if _is_model(layer)]
     if model.name in MODELS:
         name = MODELS.get(model.name).backbone_name

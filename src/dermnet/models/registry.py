@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dermnet._core.errors import DermnetError, MissingFileError, ParameterError
+from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet._core.registry import Registry, did_you_mean
 from dermnet._core.validation import check_float, check_int, check_option, fail
 from dermnet.models.spec import ModelSpec
@@ -22,24 +23,19 @@ __all__ = [
     "get_model_spec",
     "list_models",
     "register_model",
+    "resolve_spec",
 ]
 
-#: The model registry: name -> `ModelSpec`.
-MODELS: Registry[ModelSpec] = Registry("model")
+#: The model registry: name -> `ModelSpec`. The zoo's modules register the built-in
+#: specs; `Registry` imports them by name on the first lookup, so this module never
+#: imports the zoo (which imports this module).
+MODELS: Registry[ModelSpec] = Registry("model", builtins=("dermnet.models.zoo",))
 #: How a two-class model outputs its prediction (see `create_model`).
 BINARY_OUTPUTS = ("softmax", "sigmoid")
 #: BatchNorm momentum that ``bn_momentum="auto"`` gives a backbone trained from scratch,
 #: and one that starts from pretrained weights (see `create_model`).
 AUTO_BN_MOMENTUM = {"scratch": 0.9, "pretrained": 0.99}
 _WEIGHT_SUFFIXES = (".weights.h5", ".keras", ".h5")
-_zoo_loaded = False
-
-
-def _load_zoo() -> None:
-    global _zoo_loaded
-    if not _zoo_loaded:
-        _zoo_loaded = True
-        import dermnet.models.zoo  # noqa: F401  (registers the specs)
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -56,7 +52,6 @@ def list_models(pattern: str | None = None) -> list[str]:
         >>> list_models("mobilenet*")
         ['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small']
     """
-    _load_zoo()
     return MODELS.names(pattern)
 
 
@@ -68,8 +63,25 @@ def get_model_spec(name: str) -> ModelSpec:
         >>> spec.gradcam_path, spec.input_size, spec.preprocessing
         ('mobilenetv2_1.00_224/out_relu', (224, 224), 'tf')
     """
-    _load_zoo()
     return MODELS.get(name, where="get_model_spec")
+
+
+def resolve_spec(model: str | ModelSpec, where: str) -> ModelSpec:
+    """``model`` as a `ModelSpec`: a spec as given, a name looked up in the registry.
+
+    Args:
+        model: a registered model name or a `ModelSpec`.
+        where: the function that takes ``model``, for the messages.
+
+    Raises:
+        UnknownNameError: ``model`` is not a registered name (with close matches).
+        ParameterError: ``model`` is neither a name nor a `ModelSpec`.
+    """
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, str):
+        return MODELS.get(model, where=where)
+    raise fail("model", where, "a registered model name or a ModelSpec", model)
 
 
 def _check_input_shape(spec: ModelSpec, input_shape: Any) -> tuple[int, int, int]:
@@ -165,7 +177,8 @@ def create_model(
     that length, e.g. from ``dermnet.data.MetadataEncoder``) that passes two dense layers
     (``metadata_dense1``: 64, ``metadata_dense2``: 32, ReLU) and is concatenated with the
     pooled image features (``fusion``) before the head; the model then takes a dict
-    ``{"image": images, "metadata": vectors}``.
+    ``{"image": images, "metadata": vectors}`` (the keys are
+    `dermnet._core.protocols.IMAGE_INPUT` and ``METADATA_INPUT``).
 
     BatchNorm: Keras gives MobileNetV2/V3 a BatchNorm momentum of 0.999, so after a few
     hundred training steps from scratch the moving statistics still describe the random
@@ -180,8 +193,9 @@ def create_model(
         num_classes: number of classes, >= 2.
         input_shape: ``(height, width, 3)``; defaults to the spec's input size; at least
             the spec's ``min_input_size``.
-        weights: ``None`` (random init), ``"imagenet"`` (downloaded by Keras and cached in
-            ``~/.keras/models``; only for models that have them) or a local file: a
+        weights: ``None`` (random init), ``"imagenet"`` (only for models that have them:
+            the local copy `find_weights` finds in ``$DERMNET_WEIGHTS_DIR`` or Keras'
+            cache ``~/.keras/models``, else downloaded by Keras) or a local file: a
             ``.weights.h5`` or ``.keras`` file saved from a dermnet model built with the same
             arguments, or backbone weights (a ``.weights.h5`` saved from the backbone, or
             Keras' own ImageNet ``..._notop.h5`` file for offline use).
@@ -213,6 +227,7 @@ def create_model(
 
     from dermnet.models.batchnorm import set_bn_momentum
     from dermnet.models.layers import ImagePreprocessing
+    from dermnet.models.weights import find_weights
 
     where = "create_model"
     spec = get_model_spec(name)
@@ -228,6 +243,9 @@ def create_model(
     input_shape = _check_input_shape(spec, input_shape)
     named, path = _check_weights(spec, weights)
     momentum = _check_bn_momentum(bn_momentum, pretrained=named is not None or path is not None)
+    if named is not None:  # a local copy (see find_weights) spares Keras the download
+        path = find_weights(spec, named, input_size=input_shape[:2])
+        named = None if path is not None else named
 
     legacy_h5 = path is not None and not path.name.endswith((".weights.h5", ".keras"))
     try:
@@ -243,17 +261,17 @@ def create_model(
     if momentum is not None:
         set_bn_momentum(backbone, momentum)
 
-    image = keras.Input(shape=input_shape, name="image")
+    image = keras.Input(shape=input_shape, name=IMAGE_INPUT)
     x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(image)
     x = backbone(x)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     inputs: Any = image
     if metadata_dim is not None:
-        metadata = keras.Input(shape=(metadata_dim,), name="metadata")
+        metadata = keras.Input(shape=(metadata_dim,), name=METADATA_INPUT)
         m = keras.layers.Dense(64, activation="relu", name="metadata_dense1")(metadata)
         m = keras.layers.Dense(32, activation="relu", name="metadata_dense2")(m)
         x = keras.layers.Concatenate(name="fusion")([x, m])
-        inputs = {"image": image, "metadata": metadata}
+        inputs = {IMAGE_INPUT: image, METADATA_INPUT: metadata}
     if dropout > 0:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     if binary_output == "sigmoid":

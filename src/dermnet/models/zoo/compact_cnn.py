@@ -7,6 +7,7 @@ from typing import Any
 
 from dermnet.models.registry import register_model
 from dermnet.models.spec import ModelSpec
+from dermnet.models.zoo._scratch import scratch_backbone
 
 _WIDTHS = (32, 64, 128, 256)
 
@@ -43,10 +44,7 @@ def build_compact_cnn(
         x = layers.ReLU(name=f"{p}_out")(x)
         if i < len(_WIDTHS):
             x = layers.MaxPooling2D(2, name=f"{p}_pool")(x)
-    model = keras.Model(inputs, x, name="compact_cnn")
-    if weights is not None:
-        model.load_weights(os.fspath(weights))
-    return model
+    return scratch_backbone(inputs, x, "compact_cnn", weights)
 
 
 register_model(

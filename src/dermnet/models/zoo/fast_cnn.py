@@ -7,6 +7,7 @@ from typing import Any
 
 from dermnet.models.registry import register_model
 from dermnet.models.spec import ModelSpec
+from dermnet.models.zoo._scratch import scratch_backbone
 
 _W = 32
 
@@ -44,10 +45,7 @@ def build_fast_cnn(
         x = conv_bn_relu(x, width, f"stage{stage}b")
         x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
     x = conv_bn_relu(x, 8 * _W, "stage4")
-    model = keras.Model(inputs, x, name="fast_cnn")
-    if weights is not None:
-        model.load_weights(os.fspath(weights))
-    return model
+    return scratch_backbone(inputs, x, "fast_cnn", weights)
 
 
 def _params() -> int:

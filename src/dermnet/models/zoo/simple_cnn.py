@@ -7,6 +7,7 @@ from typing import Any
 
 from dermnet.models.registry import register_model
 from dermnet.models.spec import ModelSpec
+from dermnet.models.zoo._scratch import scratch_backbone
 
 
 def build_simple_cnn(
@@ -27,10 +28,7 @@ def build_simple_cnn(
             filters, 3, padding="same", activation="relu", name=f"block{i}_conv"
         )(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-    model = keras.Model(inputs, x, name="simple_cnn")
-    if weights is not None:
-        model.load_weights(os.fspath(weights))
-    return model
+    return scratch_backbone(inputs, x, "simple_cnn", weights)
 
 
 register_model(
