@@ -107,8 +107,3 @@ __all__ = [
     "transform_from_dict",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __all__)
-
-# The built-in transforms register themselves when their module is imported; importing it
-# here (it is light: NumPy, with OpenCV imported inside the functions) fills the registry
-# before anything can look a name up, so `base` never imports the modules that use it.
-from dermnet.transforms import preprocessing as _preprocessing  # noqa: E402

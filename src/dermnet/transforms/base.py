@@ -8,9 +8,10 @@ signature (as scikit-learn's ``BaseEstimator.get_params`` does). Every transform
 serializes to a dict that records the dermnet version, and back (``to_dict`` /
 ``transform_from_dict``).
 
-The built-in transforms are registered when the package is imported
-(``dermnet/transforms/__init__.py`` imports `dermnet.transforms.preprocessing`), so this
-module never imports the modules that define them: the imports point one way.
+The registry `TRANSFORMS` names the modules that define the built-in transforms
+(`dermnet.transforms.preprocessing`) and imports them on its first lookup, the one way
+dermnet registries fill themselves (`dermnet._core.registry.Registry`): this module never
+imports the modules that define transforms, so the imports point one way.
 
 The same transform runs on one ``HxWxC`` image, on a NumPy batch ``NxHxWxC``, with a lesion
 mask that geometric transforms move along with the image (``t(image, mask=mask)``), inside
@@ -43,7 +44,9 @@ __all__ = [
 ]
 
 #: The transform registry: name -> Transform subclass.
-TRANSFORMS: Registry[type[Transform]] = Registry("transform")
+TRANSFORMS: Registry[type[Transform]] = Registry(
+    "transform", builtins=("dermnet.transforms.preprocessing",)
+)
 
 #: A shape ``(height, width, channels)`` where unknown sizes are ``None``.
 Shape = tuple[int | None, int | None, int | None]
@@ -136,6 +139,16 @@ class Transform:
                 )
             names.append(param.name)
         return tuple(names)
+
+    def _store(self, arguments: dict[str, Any]) -> None:
+        """Store the constructor's arguments under their own names.
+
+        A subclass's ``__init__`` calls ``self._store(locals())``: each of its parameters
+        (read from the signature) becomes the attribute of the same name.
+        """
+        for name in self._param_names:
+            if name in arguments:
+                setattr(self, name, arguments[name])
 
     def _params(self) -> dict[str, Any]:
         """The stored constructor arguments, by name."""

@@ -15,8 +15,8 @@ import numpy as np
 
 from dermnet._core.errors import ParameterError
 from dermnet.transforms import functional as F
-from dermnet.transforms.functional.geometry import _check_mask, _crop_box
 from dermnet.transforms.base import Shape, Transform, _hwc, register_transform
+from dermnet.transforms.functional.geometry import _check_mask, _crop_box
 
 __all__ = [
     "CLAHE",
@@ -64,7 +64,7 @@ class ShadesOfGray(Transform):
     function = staticmethod(F.shades_of_gray)
 
     def __init__(self, p: float = 6.0) -> None:
-        self.p = p
+        self._store(locals())
 
 
 @register_transform("gray_world")
@@ -85,7 +85,7 @@ class MaxRGB(Transform):
     function = staticmethod(F.max_rgb)
 
     def __init__(self, percentile: float = 100.0) -> None:
-        self.percentile = percentile
+        self._store(locals())
 
 
 # -- hair removal ----------------------------------------------------------------------------
@@ -115,11 +115,7 @@ class RemoveHair(Transform):
         method: str = "telea",
         smoothing: float = 1.0,
     ) -> None:
-        self.kernel_size = kernel_size
-        self.threshold = threshold
-        self.radius = radius
-        self.method = method
-        self.smoothing = smoothing
+        self._store(locals())
 
     def hair_mask(self, image: np.ndarray) -> np.ndarray:
         """The boolean ``HxW`` hair mask (``NxHxW`` for a batch) of ``image``."""
@@ -140,8 +136,7 @@ class CLAHE(Transform):
     function = staticmethod(F.clahe)
 
     def __init__(self, clip_limit: float = 2.0, tile_grid_size: int = 8) -> None:
-        self.clip_limit = clip_limit
-        self.tile_grid_size = tile_grid_size
+        self._store(locals())
 
 
 @register_transform("equalize_histogram")
@@ -167,8 +162,7 @@ class GaussianBlur(Transform):
     function = staticmethod(F.gaussian_blur)
 
     def __init__(self, sigma: float = 1.0, kernel_size: int = 0) -> None:
-        self.sigma = sigma
-        self.kernel_size = kernel_size
+        self._store(locals())
 
 
 @register_transform("median_blur")
@@ -183,7 +177,7 @@ class MedianBlur(Transform):
     function = staticmethod(F.median_blur)
 
     def __init__(self, kernel_size: int = 3) -> None:
-        self.kernel_size = kernel_size
+        self._store(locals())
 
 
 @register_transform("bilateral_filter")
@@ -203,9 +197,7 @@ class BilateralFilter(Transform):
     def __init__(
         self, diameter: int = 9, sigma_color: float = 75.0, sigma_space: float = 75.0
     ) -> None:
-        self.diameter = diameter
-        self.sigma_color = sigma_color
-        self.sigma_space = sigma_space
+        self._store(locals())
 
 
 @register_transform("denoise_nl_means")
@@ -227,9 +219,7 @@ class DenoiseNLMeans(Transform):
         template_window_size: int = 7,
         search_window_size: int = 21,
     ) -> None:
-        self.strength = strength
-        self.template_window_size = template_window_size
-        self.search_window_size = search_window_size
+        self._store(locals())
 
 
 @register_transform("unsharp_mask")
@@ -246,9 +236,7 @@ class UnsharpMask(Transform):
     function = staticmethod(F.unsharp_mask)
 
     def __init__(self, sigma: float = 1.0, amount: float = 1.0, threshold: float = 0.0) -> None:
-        self.sigma = sigma
-        self.amount = amount
-        self.threshold = threshold
+        self._store(locals())
 
 
 @register_transform("enhance_edges")
@@ -278,11 +266,7 @@ class EnhanceEdges(Transform):
         low_threshold: float = 50.0,
         high_threshold: float = 150.0,
     ) -> None:
-        self.method = method
-        self.mode = mode
-        self.alpha = alpha
-        self.low_threshold = low_threshold
-        self.high_threshold = high_threshold
+        self._store(locals())
 
     def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
         h, w, c = _hwc(input_shape)
@@ -309,8 +293,7 @@ class ConvertColor(Transform):
     function = staticmethod(F.convert_color)
 
     def __init__(self, space: str, channels: int | None = None) -> None:
-        self.space = space
-        self.channels = channels
+        self._store(locals())
 
     def output_shape(self, input_shape: Sequence[int | None]) -> Shape:
         h, w, _ = _hwc(input_shape)
@@ -338,9 +321,7 @@ class Resize(Transform):
     def __init__(
         self, size: int | tuple[int, int], mode: str = "stretch", interpolation: str = "auto"
     ) -> None:
-        self.size = size
-        self.mode = mode
-        self.interpolation = interpolation
+        self._store(locals())
 
     def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         moved = F.resize(_mask_u8(mask), self.size, self.mode, "nearest")
@@ -364,7 +345,7 @@ class CenterCrop(Transform):
     function = staticmethod(F.center_crop)
 
     def __init__(self, size: int | tuple[int, int]) -> None:
-        self.size = size
+        self._store(locals())
 
     def apply_with_mask(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.apply(image), F.center_crop(_mask_u8(mask), self.size).astype(mask.dtype)
@@ -400,8 +381,7 @@ class CropToMask(Transform):
     function = staticmethod(F.crop_to_mask)  # its constraints; the crop needs the mask
 
     def __init__(self, margin: float = 0.1, square: bool = False) -> None:
-        self.margin = margin
-        self.square = square
+        self._store(locals())
 
     def apply(self, image: np.ndarray) -> np.ndarray:
         raise ParameterError(
@@ -449,9 +429,7 @@ class ReinhardNormalize(Transform):
         target_std: Sequence[float],
         background_threshold: float | None = None,
     ) -> None:
-        self.target_mean = target_mean
-        self.target_std = target_std
-        self.background_threshold = background_threshold
+        self._store(locals())
 
     @classmethod
     def from_reference(

@@ -1,19 +1,19 @@
-"""Named preprocessing pipelines (``preset("dermoscopy")``) and their registry."""
+"""Named preprocessing pipelines (``preset("dermoscopy")``) and their registry.
+
+A built-in preset is data: the transforms it chains, by registered name and arguments,
+looked up in `dermnet.transforms.base.TRANSFORMS`, then a padded `Resize` to the size
+asked for. This module therefore imports no module that defines transforms.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 from dermnet._core.registry import Registry
 from dermnet._core.validation import check_image_size
-from dermnet.transforms.base import Compose
-from dermnet.transforms.preprocessing import (
-    CLAHE,
-    ReinhardNormalize,
-    RemoveHair,
-    Resize,
-    ShadesOfGray,
-)
+from dermnet.transforms.base import TRANSFORMS, Compose
 
 __all__ = ["MALARIA_REFERENCE", "PRESETS", "list_presets", "preset", "register_preset"]
 
@@ -23,7 +23,8 @@ PRESETS: Registry[Callable[[tuple[int, int]], Compose]] = Registry("preset")
 #: CIELAB statistics (OpenCV float units) of NIH malaria thin-smear cells, the target of
 #: the ``"microscopy"`` preset: the per-image medians of the foreground (pixels brighter
 #: than 10 in some channel) mean and standard deviation over the 200 RGB cell crops of the
-#: NIH/NLM malaria dataset (``../shared/data/malaria_rgb``; rechecked by a slow test).
+#: NIH/NLM malaria dataset (``malaria_rgb`` under the data root, the folder the
+#: ``DERMNET_DATA_ROOT`` environment variable names; rechecked by a slow test).
 MALARIA_REFERENCE = {
     "target_mean": (67.0, 16.6, 3.0),
     "target_std": (3.6, 3.2, 3.2),
@@ -79,27 +80,21 @@ def preset(name: str, image_size: int | tuple[int, int] = 224) -> Compose:
     return PRESETS.get(name, where="preset")(size)
 
 
-@register_preset("dermoscopy")
-def _dermoscopy(size: tuple[int, int]) -> Compose:
-    return Compose([RemoveHair(), ShadesOfGray(p=6.0), Resize(size, mode="pad")])
+#: The built-in presets: the transforms before the final padded resize, as
+#: (registered transform name, constructor arguments).
+_PIPELINES: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "dermoscopy": (("remove_hair", {}), ("shades_of_gray", {"p": 6.0})),
+    "dermoscopy_clahe": (("remove_hair", {}), ("shades_of_gray", {"p": 6.0}), ("clahe", {})),
+    "color_constancy": (("shades_of_gray", {"p": 6.0}),),
+    "microscopy": (("reinhard_normalize", MALARIA_REFERENCE),),
+    "resize": (),
+}
 
 
-@register_preset("dermoscopy_clahe")
-def _dermoscopy_clahe(size: tuple[int, int]) -> Compose:
-    return Compose([RemoveHair(), ShadesOfGray(p=6.0), CLAHE(), Resize(size, mode="pad")])
+def _build(steps: tuple[tuple[str, dict[str, Any]], ...], size: tuple[int, int]) -> Compose:
+    transforms = [TRANSFORMS.get(name)(**kwargs) for name, kwargs in steps]
+    return Compose([*transforms, TRANSFORMS.get("resize")(size, mode="pad")])
 
 
-@register_preset("color_constancy")
-def _color_constancy(size: tuple[int, int]) -> Compose:
-    return Compose([ShadesOfGray(p=6.0), Resize(size, mode="pad")])
-
-
-@register_preset("microscopy")
-def _microscopy(size: tuple[int, int]) -> Compose:
-    reinhard = ReinhardNormalize(**MALARIA_REFERENCE)  # type: ignore[arg-type]
-    return Compose([reinhard, Resize(size, mode="pad")])
-
-
-@register_preset("resize")
-def _resize(size: tuple[int, int]) -> Compose:
-    return Compose([Resize(size, mode="pad")])
+for _name, _steps in _PIPELINES.items():
+    PRESETS.register(_name, functools.partial(_build, _steps))
