@@ -79,8 +79,6 @@ def test_info_runs_and_lists_registries(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["demo", "--epochs", "0"], "--epochs: must be a positive integer, got 0"),
-        (["demo", "--seed", "abc"], "--seed: must be an integer"),
         (["bogus"], "invalid choice: 'bogus'"),
         ([], "required"),
     ],
@@ -90,6 +88,65 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
         main(argv)
     assert info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# What a person types wrong, per command: argparse stops with exit status 2 and the
+# library's own words (its check_int/check_float/check_seed bounds), naming the option.
+_SEED = "must be an int >= 0 and <= 4294967295. Got -1 instead."
+_BAD_NUMBERS = [
+    (["demo", "--epochs", "0"], "--epochs: must be an int >= 1. Got 0 instead."),
+    (["demo", "--seed", "-1"], "--seed: " + _SEED),
+    (["demo", "--seed", "abc"], "--seed: must be an int >= 0 and <= 4294967295. Got 'abc'"),
+    (["demo", "--image-size", "16"], "--image-size: must be an int >= 32. Got 16 instead."),
+    (["preprocess", "a", "b", "--image-size", "0"], "--image-size: must be an int >= 1. Got 0"),
+    (["preprocess", "a", "b", "--workers", "0"], "--workers/-j: must be an int >= 1. Got 0"),
+    (["predict", "r", "i", "--batch-size", "0"], "--batch-size: must be an int >= 1. Got 0"),
+    (["predict", "r", "i", "--threshold", "1.5"], "--threshold: must be a finite number >= 0.0"),
+    (["predict", "r", "i", "--threshold", "nan"], "--threshold: must be a finite number"),
+    (["explain", "i", "-m", "m", "--batch-size", "0"], "--batch-size: must be an int >= 1"),
+    (["explain", "i", "-m", "m", "--seed", "-1"], "--seed: " + _SEED),
+    (["explain", "i", "-m", "m", "--class", "-1"], "--class: must be an int >= 0. Got -1"),
+    (["explain", "i", "-m", "m", "--num-samples", "1"], "--num-samples: must be an int >= 2."),
+    (["explain", "i", "-m", "m", "--max-evals", "2"], "--max-evals: must be an int >= 3. Got 2"),
+    (["train", "--sample", "malaria", "--test-size", "0"], "--test-size: must be > 0.0 and < 1.0"),
+    (["train", "--sample", "malaria", "--batch-size", "0"], "--batch-size: must be >= 1. Got 0."),
+    (["train", "--sample", "malaria", "--seed", "-1"], "--seed: must be >= 0 and <= 4294967295"),
+    (
+        ["train", "--sample", "malaria", "--epochs", "two"],
+        "--epochs: must be an integer. Got 'two'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), _BAD_NUMBERS, ids=[" ".join(a) for a, _ in _BAD_NUMBERS]
+)
+def test_a_bad_number_stops_the_parser_with_the_library_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert f"dermnet {argv[0]}: error: argument {message}" in capsys.readouterr().err
+
+
+def test_the_option_bounds_are_the_library_bounds(tmp_path):
+    """The smallest value each option accepts is one the library accepts too."""
+    from dermnet._core.errors import ParameterError
+    from dermnet.explain.lime_explainer import LimeExplainer
+    from dermnet.explain.shap_explainer import ShapExplainer
+    from dermnet.train.demo import MIN_IMAGE_SIZE, run_demo
+
+    with pytest.raises(ParameterError, match="image_size"):
+        run_demo(tmp_path, epochs=1, image_size=MIN_IMAGE_SIZE - 1)
+    parser = cli.build_parser()
+    base = ["explain", "i", "-m", "m"]
+    lime = parser.parse_args([*base, "--num-samples", "2"]).num_samples
+    shap = parser.parse_args([*base, "--max-evals", "3"]).max_evals
+    for cls, option, low in (
+        (LimeExplainer, "num_samples", lime),
+        (ShapExplainer, "max_evals", shap),
+    ):
+        with pytest.raises(ParameterError, match=option):
+            cls(None, **{option: low - 1})
 
 
 def test_console_script_entry_point_is_installed():

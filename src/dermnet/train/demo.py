@@ -12,7 +12,10 @@ import numpy as np
 
 from dermnet._core.validation import check_int, check_seed
 
-__all__ = ["run_demo"]
+__all__ = ["MIN_IMAGE_SIZE", "run_demo"]
+
+#: The smallest input size the demo trains on (``dermnet demo --image-size`` checks it too).
+MIN_IMAGE_SIZE = 32
 
 
 def run_demo(
@@ -56,7 +59,7 @@ def run_demo(
     from dermnet.train.run_folder import RunFolder
 
     epochs = check_int(epochs, "epochs", "run_demo", low=1)
-    image_size = check_int(image_size, "image_size", "run_demo", low=32)
+    image_size = check_int(image_size, "image_size", "run_demo", low=MIN_IMAGE_SIZE)
     seed = check_seed(seed, "seed", "run_demo")
     out = Path(output_dir)
     started = time.perf_counter()

@@ -1,0 +1,292 @@
+"""The commands that use a trained model: ``dermnet evaluate``, ``predict`` and ``explain``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from dermnet._core.progress import Progress
+from dermnet.cli.arguments import (
+    SEED,
+    UsageError,
+    add_batch_size,
+    add_model_file,
+    add_output,
+    add_quiet,
+    existing_path,
+    float_type,
+    int_type,
+    is_run_folder,
+    run_folder_with_model,
+)
+
+__all__ = [
+    "add_evaluate",
+    "add_explain",
+    "add_predict",
+    "check_evaluate",
+    "check_explain",
+    "check_predict",
+    "predictions_table",
+    "print_report_summary",
+    "run_evaluate",
+    "run_explain",
+    "run_predict",
+]
+
+_EXPLAIN_METHODS = ("gradcam", "gradcam++", "scorecam", "layercam", "eigencam", "lime", "shap")
+#: The smallest LIME sample count and SHAP evaluation budget (``LimeExplainer`` and
+#: ``ShapExplainer`` check ``num_samples >= 2`` and ``max_evals >= 3``).
+_LIME_MIN_SAMPLES = 2
+_SHAP_MIN_EVALS = 3
+
+
+class _ProgressCounter:
+    """A ``progress(done, total)`` callback that draws a `Progress` bar; a context manager
+    that closes the bar."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(total, label=self.label, unit="img", enabled=self.enabled)
+        self.bar.update(done - self.bar.done)
+
+    def __enter__(self) -> _ProgressCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def print_report_summary(run: Path, split: str) -> None:
+    """Print the evaluation's compact table (95% intervals) and where the rest is."""
+    suffix = "" if split == "test" else f"_{split}"
+    table = run / f"summary{suffix}.txt"
+    if table.is_file():
+        print(table.read_text(encoding="utf-8").rstrip())
+    print(f"Full report: {run / f'metrics{suffix}.md'}; page: {run / f'report{suffix}.html'}")
+
+
+# -- evaluate -------------------------------------------------------------------------------
+def add_evaluate(sub: Any) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a run's model on its test (or validation) split",
+        description="Load RUN_DIR/model.keras and score it on the run's own held-out split "
+        "(from split.csv); print the report and write metrics.json.",
+    )
+    p.add_argument("run_dir", help="a run folder written by dermnet train")
+    p.add_argument("--split", choices=("test", "val"), default="test", help="default: test")
+    add_model_file(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--positive-class",
+        default=None,
+        metavar="CLASS",
+        help="the class of interest for sensitivity at fixed specificity (default: mel, "
+        "malignant, ... when present)",
+    )
+
+
+def check_evaluate(args: argparse.Namespace) -> None:
+    run_folder_with_model(args)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from dermnet.train.run import evaluate_run
+
+    with _ProgressCounter("evaluate", enabled=True) as counter:
+        report = evaluate_run(
+            args.run_dir,
+            args.split,
+            model_file=args.model_file,
+            progress=counter,
+            positive_class=args.positive_class,
+        )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report_summary(Path(args.run_dir), args.split)
+    return 0
+
+
+# -- predict --------------------------------------------------------------------------------
+def add_predict(sub: Any) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict images with a run's model",
+        description="Classify image files and folders (searched recursively) with "
+        "RUN_DIR/model.keras, read as in training. Writes a CSV table (to standard output, "
+        "or --output): image, prediction (the top class), probability (of the top class), "
+        "low_confidence (True when that probability is below --threshold), then p_<class>, "
+        "one probability column per class.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by dermnet train")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files and/or folders")
+    add_output(p, None, "CSV file (default: standard output)")
+    add_model_file(p)
+    add_batch_size(p)
+    p.add_argument(
+        "--threshold",
+        type=float_type(low=0.0, high=1.0),
+        default=0.5,
+        help="flag predictions whose top probability is below this as low_confidence "
+        "(default: %(default)s)",
+    )
+    add_quiet(p, "no progress bar")
+
+
+def check_predict(args: argparse.Namespace) -> None:
+    run_folder_with_model(args)
+    for image in args.images:
+        existing_path(image, "IMAGE")
+
+
+def predictions_table(table: Any, threshold: float = 0.5) -> Any:
+    """The table ``dermnet predict`` writes, from `dermnet.train.predict_run`'s frame.
+
+    Args:
+        table: a ``pandas.DataFrame`` with ``image_path``, ``prediction``,
+            ``confidence`` and ``p_<class>`` columns.
+        threshold: a top-class probability below it is flagged ``low_confidence``.
+
+    Returns:
+        A frame with ``image``, ``prediction``, ``probability``, ``low_confidence`` and
+        the ``p_<class>`` columns.
+    """
+    classes = [c for c in table.columns if c.startswith("p_")]
+    out = table.rename(columns={"image_path": "image", "confidence": "probability"})
+    out["low_confidence"] = out["probability"] < threshold
+    return out[["image", "prediction", "probability", "low_confidence", *classes]]
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from dermnet.train.run import predict_run
+
+    with _ProgressCounter("predict", enabled=not args.quiet) as counter:
+        table = predict_run(
+            args.run_dir,
+            args.images,
+            model_file=args.model_file,
+            batch_size=args.batch_size,
+            progress=counter,
+        )
+    table = predictions_table(table, args.threshold)
+    if args.output:
+        table.to_csv(args.output, index=False)
+        low = int(table["low_confidence"].sum())
+        print(
+            f"{len(table)} predictions written to {args.output} "
+            f"({low} below the --threshold {args.threshold:g})"
+        )
+    else:
+        print(table.to_csv(index=False), end="")
+    return 0
+
+
+# -- explain --------------------------------------------------------------------------------
+def add_explain(sub: Any) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="explain a saved model's predictions on image files (overlays + HTML page)",
+        description="Load a model (a .keras file or a run folder with model.keras), explain "
+        "its prediction for each image with the chosen method, and write one overlay PNG per "
+        "image, explanations.json and index.html to --output. Images are resized to the "
+        "model's input size.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to explain")
+    p.add_argument(
+        "--model", "-m", required=True, metavar="RUN_OR_FILE", help="a .keras file or run folder"
+    )
+    p.add_argument(
+        "--method",
+        choices=_EXPLAIN_METHODS,
+        default="gradcam",
+        help="explanation method (default: %(default)s)",
+    )
+    add_output(p, "dermnet-explain", "output folder")
+    p.add_argument(
+        "--class",
+        dest="class_index",
+        type=int_type(low=0),
+        default=None,
+        help="class index to explain (default: each image's predicted class)",
+    )
+    p.add_argument("--layer", default=None, help="CAM target layer path (default: automatic)")
+    p.add_argument(
+        "--num-samples",
+        type=int_type(low=_LIME_MIN_SAMPLES),
+        default=1000,
+        help="LIME perturbed samples per image (default: %(default)s)",
+    )
+    p.add_argument(
+        "--segmentation",
+        choices=("quickshift", "slic", "felzenszwalb"),
+        default="quickshift",
+        help="LIME superpixels (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-evals",
+        type=int_type(low=_SHAP_MIN_EVALS),
+        default=500,
+        help="SHAP partition evaluations per image (default: %(default)s)",
+    )
+    add_batch_size(p)
+    p.add_argument("--seed", type=SEED, default=0, help="random seed for LIME (default: 0)")
+
+
+def check_explain(args: argparse.Namespace) -> None:
+    model = existing_path(args.model, "--model")
+    if model.is_dir():
+        if not (model / "model.keras").is_file():
+            raise UsageError(f"--model: the folder {model} has no model.keras")
+    elif model.suffix != ".keras":
+        raise UsageError(f"--model: expected a .keras file or a run folder, got {model}")
+    run_folder = is_run_folder(model)
+    for image in args.images:
+        path = Path(image)
+        if run_folder and path.is_dir():
+            continue  # a run explains folders of images too
+        if not path.is_file():
+            what = "is a folder, not an image file" if path.is_dir() else "does not exist"
+            raise UsageError(f"IMAGE: {path} {what}")
+
+
+def _explain_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of the chosen method, from the command line."""
+    options: dict[str, Any] = {"batch_size": args.batch_size}
+    if args.method == "lime":
+        options.update(num_samples=args.num_samples, segmentation=args.segmentation, seed=args.seed)
+    elif args.method == "shap":
+        options.update(max_evals=args.max_evals, seed=args.seed)
+    elif args.layer is not None:
+        options["target_layer"] = args.layer
+    return options
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    options = {"method": args.method, "class_index": args.class_index, **_explain_options(args)}
+    model = Path(args.model)
+    if is_run_folder(model):
+        from dermnet.train.run import explain_run
+
+        # the run's data config, TTA and logit adjustment: the probabilities of predict
+        records = explain_run(model, args.images, args.output, **options)
+    else:
+        from dermnet.explain import write_explanations
+
+        records = write_explanations(args.model, args.images, args.output, **options)
+    for r in records:
+        print(
+            f"{r['file']}: predicted {r['predicted']} ({r['probability']:.3f}), "
+            f"explained {r['explained']} -> {r['overlay']}"
+        )
+    print(f"Wrote {len(records)} overlays and index.html to {args.output}")
+    return 0
