@@ -129,6 +129,8 @@ def test_dataframe_groups_and_by_selection():
     frame["age_band"] = age_bands(frame["age"])
     report = subgroup_report(y, p, frame, CLASSES, by=["age_band"], n_bootstrap=0)
     assert set(report.table.variable) == {"all", "age_band"}
+    shown = report.table[report.table.variable == "age_band"].group.unique().tolist()
+    assert shown == ["<30", "30-44", "45-59", "60-74", "75+"]  # age order, not text order
     with pytest.raises(UnknownNameError, match="unknown group column 'sx'"):
         subgroup_report(y, p, frame, CLASSES, by=["sx"])
 

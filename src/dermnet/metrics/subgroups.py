@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import itertools
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,16 @@ def _labels(values: np.ndarray, name: str, where: str) -> np.ndarray:
         )
         out[missing] = MISSING_GROUP
     return out
+
+
+def _group_order(value: str) -> tuple[bool, int, float, str]:
+    """Sort key: numeric-looking labels by their number (age bands ``<30`` before ``30-44``
+    before ``75+``), then the others alphabetically, the missing group last."""
+    match = re.match(r"^\s*(<)?\s*(-?\d+(?:\.\d+)?)", value)
+    if match is None:
+        return value == MISSING_GROUP, 1, 0.0, value
+    number = float(match.group(2)) - (0.5 if match.group(1) else 0.0)
+    return False, 0, number, value
 
 
 def _interest(positive_class: Any, names: tuple[str, ...], where: str) -> int | None:
@@ -324,7 +335,7 @@ def subgroup_report(
 
     cells: list[tuple[str, str, np.ndarray]] = [("all", "all", np.arange(len(y)))]
     for name, values in labelled.items():
-        for value in sorted(set(values), key=lambda v: (v == MISSING_GROUP, v)):
+        for value in sorted(set(values), key=_group_order):
             cells.append((name, str(value), np.flatnonzero(values == value)))
     scored = [(i, rows) for i, (_, _, rows) in enumerate(cells) if len(rows) >= min_size]
     engines = {i: MetricEngine(y[rows], scores[rows]) for i, rows in scored}
