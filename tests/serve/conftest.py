@@ -15,6 +15,10 @@ pytest.importorskip(
     "fastapi", reason="the serve extra is not installed: pip install dermnet[serve]"
 )
 pytest.importorskip("multipart", reason="python-multipart (the serve extra) is not installed")
+try:  # FastAPI's TestClient runs on httpx2 (or the older httpx)
+    import httpx2  # noqa: F401
+except ImportError:
+    pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx2 or httpx")
 
 FILES = Path(__file__).resolve().parents[1] / "files"
 

@@ -5,7 +5,6 @@ works without the ``serve`` extra and fails only when a server is built, with an
 hint.
 """
 
-
 import asyncio
 import contextlib
 import json

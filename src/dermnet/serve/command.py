@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -151,6 +152,11 @@ def run_serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=int(config.timeout_s) + 5,
         )
     )
+    # uvicorn finishes the requests in flight, then re-raises the signal it caught: these
+    # handlers take it, so the command ends with status 0 and says so.
+    stops: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: stops.append(number))
     server.run()
     print("dermnet serve: stopped (in-flight requests finished).", file=sys.stderr, flush=True)
     return 0
