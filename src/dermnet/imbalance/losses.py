@@ -67,8 +67,37 @@ def _as_one_hot(y_true: Any, y_pred: Any) -> Any:
     return ops.cast(y_true, y_pred.dtype)
 
 
+class _FocalLoss(keras.losses.Loss):
+    """The parameters, their checks and the config that the focal losses share."""
+
+    #: The loss name when ``name`` is not given.
+    default_name = "focal_loss"
+    #: Whether ``alpha`` is a binary weight (a float in [0, 1] or a pair).
+    binary_alpha = False
+
+    def __init__(
+        self,
+        gamma: float = 2.0,
+        alpha: float | Sequence[float] | None = None,
+        from_logits: bool = False,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        where = type(self).__name__
+        super().__init__(name=name or self.default_name, reduction=reduction)
+        self.gamma = check_float(gamma, "gamma", where, low=0.0)
+        self.alpha = _check_alpha(alpha, where, pair=self.binary_alpha)
+        self.from_logits = check_bool(from_logits, "from_logits", where)
+
+    def get_config(self) -> dict[str, Any]:
+        """Every ``__init__`` argument, under its own name."""
+        config = super().get_config()
+        config.update(gamma=self.gamma, alpha=self.alpha, from_logits=self.from_logits)
+        return config
+
+
 @keras.saving.register_keras_serializable(package="dermnet")
-class CategoricalFocalLoss(keras.losses.Loss):
+class CategoricalFocalLoss(_FocalLoss):
     """Focal loss for single-label classification over ``k`` classes (Lin et al., 2017).
 
     ``FL = - sum_c y_c * alpha_c * (1 - p_c) ** gamma * log(p_c)``: the cross-entropy of
@@ -82,7 +111,7 @@ class CategoricalFocalLoss(keras.losses.Loss):
             float per class (e.g. the values of `dermnet.imbalance.class_weights`).
         from_logits: ``y_pred`` are logits rather than probabilities.
         reduction: Keras reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...).
-        name: the loss name.
+        name: the loss name (default ``"categorical_focal_loss"``).
 
     Examples:
         >>> import numpy as np
@@ -93,19 +122,7 @@ class CategoricalFocalLoss(keras.losses.Loss):
         True
     """
 
-    def __init__(
-        self,
-        gamma: float = 2.0,
-        alpha: float | Sequence[float] | None = None,
-        from_logits: bool = False,
-        reduction: str | None = "sum_over_batch_size",
-        name: str = "categorical_focal_loss",
-    ) -> None:
-        where = type(self).__name__
-        super().__init__(name=name, reduction=reduction)
-        self.gamma = check_float(gamma, "gamma", where, low=0.0)
-        self.alpha = _check_alpha(alpha, where)
-        self.from_logits = check_bool(from_logits, "from_logits", where)
+    default_name = "categorical_focal_loss"
 
     def _alpha_vector(self, k: int) -> Any:
         if self.alpha is None:
@@ -131,15 +148,9 @@ class CategoricalFocalLoss(keras.losses.Loss):
             terms = terms * alpha
         return ops.sum(terms, axis=-1)
 
-    def get_config(self) -> dict[str, Any]:
-        """Every ``__init__`` argument, under its own name."""
-        config = super().get_config()
-        config.update(gamma=self.gamma, alpha=self.alpha, from_logits=self.from_logits)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="dermnet")
-class BinaryFocalLoss(keras.losses.Loss):
+class BinaryFocalLoss(_FocalLoss):
     """Focal loss for binary (or multi-label, one sigmoid per label) outputs.
 
     ``FL = - alpha_t * (1 - p_t) ** gamma * log(p_t)`` with ``p_t`` the predicted
@@ -153,7 +164,7 @@ class BinaryFocalLoss(keras.losses.Loss):
             of weights >= 0, e.g. from `dermnet.imbalance.class_weights`.
         from_logits: ``y_pred`` are logits rather than probabilities.
         reduction: Keras reduction.
-        name: the loss name.
+        name: the loss name (default ``"binary_focal_loss"``).
 
     Examples:
         >>> import numpy as np
@@ -163,19 +174,8 @@ class BinaryFocalLoss(keras.losses.Loss):
         True
     """
 
-    def __init__(
-        self,
-        gamma: float = 2.0,
-        alpha: float | Sequence[float] | None = None,
-        from_logits: bool = False,
-        reduction: str | None = "sum_over_batch_size",
-        name: str = "binary_focal_loss",
-    ) -> None:
-        where = "BinaryFocalLoss"
-        super().__init__(name=name, reduction=reduction)
-        self.gamma = check_float(gamma, "gamma", where, low=0.0)
-        self.alpha = _check_alpha(alpha, where, pair=True)
-        self.from_logits = check_bool(from_logits, "from_logits", where)
+    default_name = "binary_focal_loss"
+    binary_alpha = True
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """Per-sample focal loss (mean over the last axis), shape ``(batch,)``."""
@@ -199,12 +199,6 @@ class BinaryFocalLoss(keras.losses.Loss):
             )
             terms = terms * (y_true * positive + (1.0 - y_true) * negative)
         return ops.mean(terms, axis=-1)
-
-    def get_config(self) -> dict[str, Any]:
-        """Every ``__init__`` argument, under its own name."""
-        config = super().get_config()
-        config.update(gamma=self.gamma, alpha=self.alpha, from_logits=self.from_logits)
-        return config
 
 
 def class_balanced_weights(samples_per_class: Sequence[int], beta: float) -> np.ndarray:
