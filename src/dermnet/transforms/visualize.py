@@ -11,7 +11,7 @@ import numpy as np
 from dermnet._core.errors import ParameterError
 from dermnet._core.validation import check_bool, check_float, check_int, check_path, fail
 from dermnet.transforms.base import Compose, Transform
-from dermnet.transforms.functional import _value_max, check_image
+from dermnet.transforms.functional.image import _value_max, check_image
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
