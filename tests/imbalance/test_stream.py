@@ -83,6 +83,44 @@ def test_augment_runs_after_batching_and_options_reach_make_dataset(tiny_records
     assert all(calls)
 
 
+def _seeded_noise(images, seed, training=False):
+    """A stateless random augmentation: noise that depends only on ``seed``."""
+    import tensorflow as tf
+
+    return images + tf.random.stateless_uniform(tf.shape(images), seed, 0.0, 10.0)
+
+
+def test_augmentation_is_seeded_like_make_dataset(tiny_records):
+    records = tiny_records()
+
+    def batches(seed):
+        ds = balanced_dataset(records, 8, 4, augment=_seeded_noise, seed=seed)
+        return [x.numpy() for x, _ in ds.take(3)]
+
+    first, again, other = batches(11), batches(11), batches(12)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(
+        a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(first, other, strict=True)
+    )
+    # the augmentation ran: pixels are the class values (40, 80, 120) plus noise
+    assert not np.all(np.isin(first[0], [40.0, 80.0, 120.0]))
+
+
+def test_a_seeded_keras_layer_gives_the_same_batches_on_every_run(tiny_records):
+    import keras
+
+    records = tiny_records()
+
+    def batches():
+        layer = keras.layers.RandomContrast(0.9, seed=4)
+        ds = balanced_dataset(records, 8, 4, augment=layer, seed=2)
+        return [x.numpy() for x, _ in ds.take(3)]
+
+    for a, b in zip(batches(), batches(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_bad_options_and_empty_classes(tiny_records):
     records = tiny_records()
     with pytest.raises(ParameterError, match=r"sets.*'shuffle'"):

@@ -1,10 +1,13 @@
-"""Fast ``tf.data`` input pipelines built from `Records`."""
+"""Fast ``tf.data`` input pipelines built from `Records`: `make_dataset` and `load_images`.
+
+The steps live in their own modules: `image_decoding` (decode + resize),
+`unreadable_images` (naming or skipping bad files), `epoch_order` (shuffles and seeds per
+epoch), `augmentation` (calling an augmentation, seeded) and `cache_fingerprint`.
+"""
 
 from __future__ import annotations
 
-import inspect
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
+from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet._core.validation import (
     check_bool,
     check_image_size,
@@ -19,8 +23,17 @@ from dermnet._core.validation import (
     check_option,
     check_seed,
 )
+from dermnet.data.augmentation import augment_batches
 from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES, DataConfig
-from dermnet.data.records import Records
+from dermnet.data.epoch_order import shuffle_cached_each_epoch, shuffle_each_epoch
+from dermnet.data.image_decoding import image_reader, resize_pixels
+from dermnet.data.records import Records, check_records
+from dermnet.data.unreadable_images import (
+    check_image_headers,
+    drop_unusable_images,
+    name_lost_images,
+    shorten_list,
+)
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -33,231 +46,6 @@ __all__ = ["load_images", "make_dataset"]
 _LABEL_MODES = ("int", "one_hot", "binary")
 _ON_ERROR = ("raise", "skip")
 _DISK_SHUFFLE_BUFFER = 1024
-
-
-def _resize(
-    image: tf.Tensor, size: tuple[int, int], mode: str, method: str = "bilinear"
-) -> tf.Tensor:
-    """Resize a float32 HxWx3 image; antialiased only when shrinking (it costs time).
-
-    ``method`` is a ``tf.image.resize`` method; ``"area"`` and ``"nearest"`` ignore the
-    antialias flag.
-    """
-    import tensorflow as tf
-
-    shape = tf.shape(image)[:2]
-    if mode == "crop":  # centre crop to the target aspect, then resize
-        hw = tf.cast(shape, tf.float32)
-        target = size[0] / size[1]
-        h = tf.minimum(hw[0], hw[1] * target)
-        w = tf.minimum(hw[1], hw[0] / target)
-        top = tf.cast((hw[0] - h) / 2, tf.int32)
-        left = tf.cast((hw[1] - w) / 2, tf.int32)
-        image = tf.image.crop_to_bounding_box(
-            image, top, left, tf.cast(h, tf.int32), tf.cast(w, tf.int32)
-        )
-        shape = tf.shape(image)[:2]
-    shrinking = tf.logical_or(shape[0] > size[0], shape[1] > size[1])
-
-    def resize(antialias: bool) -> tf.Tensor:
-        if mode == "pad":
-            return tf.image.resize_with_pad(
-                image, size[0], size[1], method=method, antialias=antialias
-            )
-        return tf.image.resize(image, size, method=method, antialias=antialias)
-
-    return tf.cond(shrinking, lambda: resize(True), lambda: resize(False))
-
-
-def _decode_fast(
-    data: tf.Tensor, size: tuple[int, int], mode: str, orientation: tf.Tensor | None = None
-) -> tf.Tensor:
-    """Decode an image to uint8 RGB; a large JPEG is decoded at 1/2, 1/4 or 1/8 scale.
-
-    libjpeg can scale in the DCT domain while decoding (what PIL's ``draft`` mode does),
-    several times faster than a full decode. The largest scale is picked that still leaves
-    the image at least as large as what the resize keeps of it, so no detail the output
-    could show is lost. Other formats are decoded in full. ``orientation`` (the EXIF
-    orientation, applied afterwards by the caller) swaps height and width when 5-8.
-    """
-    import tensorflow as tf
-
-    def full() -> tf.Tensor:
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return tf.ensure_shape(image, [None, None, 3])
-
-    def jpeg() -> tf.Tensor:
-        hw = tf.cast(tf.image.extract_jpeg_shape(data)[:2], tf.float32)
-        if orientation is not None:  # 5-8 turn the image by 90 degrees
-            hw = tf.where(orientation >= 5, hw[::-1], hw)
-        h, w = hw[0], hw[1]
-        th, tw = float(size[0]), float(size[1])
-        if mode == "pad":
-            room = tf.maximum(h / th, w / tw)
-        elif mode == "crop":
-            ratio = th / tw
-            room = tf.minimum(tf.minimum(h, w * ratio) / th, tf.minimum(w, h / ratio) / tw)
-        else:
-            room = tf.minimum(h / th, w / tw)
-        index = tf.reduce_sum(tf.cast(room >= tf.constant([2.0, 4.0, 8.0]), tf.int32))
-        branches = [
-            (lambda r=r: tf.io.decode_jpeg(data, channels=3, ratio=r)) for r in (1, 2, 4, 8)
-        ]
-        return tf.ensure_shape(tf.switch_case(index, branches), [None, None, 3])
-
-    is_jpeg = tf.equal(tf.strings.substr(data, 0, 3), b"\xff\xd8\xff")
-    return tf.cond(is_jpeg, jpeg, full)
-
-
-def _accepts(fn: Callable[..., Any], name: str) -> bool:
-    """Whether ``fn`` (a Keras layer: its ``call``) names the parameter ``name``."""
-    target = getattr(fn, "call", None)
-    if not callable(target):
-        target = fn
-    try:
-        params = inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params
-
-
-def _call_augment(augment: Callable[..., Any]) -> Callable[..., Any]:
-    """Call ``augment`` the way it accepts: ``(images, training=True[, seed=...])``."""
-    training = _accepts(augment, "training")
-    seeded = _accepts(augment, "seed")
-
-    def apply(images: tf.Tensor, seed: tf.Tensor | None) -> tf.Tensor:
-        kwargs: dict[str, Any] = {}
-        if training:
-            kwargs["training"] = True
-        if seeded and seed is not None:
-            kwargs["seed"] = seed
-        return augment(images, **kwargs)
-
-    return apply
-
-
-def _skip_bad(records: Records, max_pixels: int) -> Records:
-    """Decode every image (the shared decoder, in threads) and exclude the unusable ones."""
-    from dermnet.data.validation import validate
-
-    report = validate(records, check_duplicates=False, check_classes=False, max_pixels=max_pixels)
-    if report.ok:
-        return records
-    bad = report.problems
-    warnings.warn(
-        f"make_dataset(on_error='skip') excluded {len(report.bad_rows)} of {len(records)} "
-        f"images of {records.name!r}: {report.counts()}; first: "
-        f"{bad['image_path'].head(3).tolist()}. They are listed in the dataset's "
-        "'excluded' attribute; dermnet.data.validate(records) gives the full report.",
-        UserWarning,
-        stacklevel=3,
-    )
-    return report.drop_bad(records)
-
-
-def _check_headers(records: Records, max_pixels: int, where: str) -> list[ImageHeader]:
-    """Read every image's header; raise naming the missing or unreadable files."""
-    from dermnet.data.image_files import check_image_files
-
-    report = check_image_files(records, max_pixels=max_pixels)
-    skip = (
-        "Pass on_error='skip' to leave them out (they are then listed in the dataset's "
-        "'excluded' attribute), or exclude them from the records first with "
-        "dermnet.data.check_image_files(records).drop_bad(records)."
-    )
-    missing = [p for p, why in report.bad if why == "no such file"]
-    if missing:
-        raise MissingFileError(
-            f"{len(missing)} image file(s) of {records.name!r} are missing: "
-            f"{_shown(missing)}. {skip}"
-        )
-    if not report.ok:
-        raise DataError(f"{where}: {report.summary()} (dataset {records.name!r}). {skip}")
-    return [h for h in report.headers if h is not None]
-
-
-def _orient(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
-    """Apply an EXIF orientation (1-8) to an ``HxWxC`` image, as PIL's ``exif_transpose``."""
-    import tensorflow as tf
-
-    def transpose(x: tf.Tensor) -> tf.Tensor:
-        return tf.transpose(x, [1, 0, 2])
-
-    branches = [
-        lambda: image,
-        lambda: image[:, ::-1],
-        lambda: image[::-1, ::-1],
-        lambda: image[::-1],
-        lambda: transpose(image),
-        lambda: tf.image.rot90(image, k=3),
-        lambda: transpose(image[::-1, ::-1]),
-        lambda: tf.image.rot90(image, k=1),
-    ]
-    index = tf.clip_by_value(tf.cast(orientation, tf.int32) - 1, 0, 7)
-    return tf.ensure_shape(tf.switch_case(index, branches), [None, None, 3])
-
-
-def _raise_on_lost(
-    ds: tf.data.Dataset, paths: Sequence[str], name: str, deterministic: bool
-) -> tf.data.Dataset:
-    """Turn a per-image decode failure into an error that names the file(s).
-
-    ``ds`` yields decoded elements with their ``position`` in this pass. A failing element
-    is dropped (``ignore_errors``); a gap in the positions (or, when the order is not
-    deterministic, a short count at the end) means an image failed to decode: the files
-    are then re-checked with PIL and the error names the culprits and how to skip them.
-    """
-    import tensorflow as tf
-
-    from dermnet.data.image_files import _undecodable
-
-    n = len(paths)
-
-    def report(count: np.ndarray) -> bool:
-        bad = _undecodable(paths)
-        skip = (
-            "Pass on_error='skip' to make_dataset to leave such files out (they are listed "
-            "in the dataset's 'excluded' attribute), or run dermnet.data.validate(records)."
-        )
-        if bad:
-            shown = _shown([f"{p} ({why})" for p, why in bad])
-            raise DataError(
-                f"make_dataset: {len(bad)} of {n} image file(s) of {name!r} cannot be "
-                f"decoded: {shown}. {skip}"
-            )
-        raise DataError(
-            f"make_dataset: image {int(count) + 1} of this pass over {name!r} could not be "
-            f"decoded by TensorFlow, although PIL decodes every file. {skip}"
-        )
-
-    ds = ds.ignore_errors()
-    end = tf.data.Dataset.from_tensors(
-        {
-            key: tf.fill([d if d is not None else 1 for d in spec.shape], tf.cast(-1, spec.dtype))
-            if key == "position"
-            else tf.zeros([d if d is not None else 1 for d in spec.shape], spec.dtype)
-            for key, spec in ds.element_spec.items()
-        }
-    )
-
-    def step(count: tf.Tensor, element: dict[str, tf.Tensor]) -> Any:
-        position = element["position"]
-        at_end = position < 0
-        lost = tf.logical_and(at_end, count != n)
-        if deterministic:
-            lost = tf.logical_or(lost, tf.logical_and(~at_end, position != count))
-        checked = tf.cond(
-            lost,
-            lambda: tf.numpy_function(report, [count], tf.bool, stateful=True),
-            lambda: tf.constant(True),
-        )
-        with tf.control_dependencies([checked]):
-            return tf.identity(count) + 1, element
-
-    ds = ds.concatenate(end).scan(tf.constant(0, tf.int64), step)
-    ds = ds.filter(lambda element: element["position"] >= 0)
-    return ds.apply(tf.data.experimental.assert_cardinality(n))
 
 
 def _metadata(
@@ -359,8 +147,9 @@ def make_dataset(
         label_mode: ``"int"`` (class index, int32), ``"one_hot"`` (float32 vector),
             ``"binary"`` (float32 0/1, two classes only) or ``None`` (images only, for
             prediction).
-        with_metadata: yield ``({"image": images, "metadata": vectors}, label)``, the
-            input of image+metadata models (inputs named ``"image"`` and ``"metadata"``).
+        with_metadata: yield ``({IMAGE_INPUT: images, METADATA_INPUT: vectors}, label)``,
+            the input of image+metadata models (inputs named ``"image"`` and ``"metadata"``,
+            `dermnet._core.protocols.IMAGE_INPUT` and ``METADATA_INPUT``).
         metadata_encoder: a `MetadataEncoder` fitted on the training part; when
             ``None``, one is fitted on ``records`` if (and only if) their role is
             ``"train"``.
@@ -414,11 +203,7 @@ def make_dataset(
     import tensorflow as tf
 
     where = "make_dataset"
-    if not isinstance(records, Records):
-        raise ParameterError(
-            f"The 'records' parameter of {where} must be Records. "
-            f"Got {type(records).__name__} instead."
-        )
+    records = check_records(records, where)
     if isinstance(image_size, DataConfig):
         config = image_size.validate()
         given = [
@@ -478,13 +263,13 @@ def make_dataset(
 
     headers: list[ImageHeader] = []
     if on_error == "skip":
-        records = _skip_bad(records, budget)
+        records = drop_unusable_images(records, budget)
         if len(records) == 0:
             raise DataError(
                 f"make_dataset(on_error='skip'): no image of {records.name!r} is usable."
             )
     if records.images is None:
-        headers = _check_headers(records, budget, where)
+        headers = check_image_headers(records, budget, where)
     meta = _metadata(records, metadata_encoder, where)[0] if with_metadata else None
 
     n = len(records)
@@ -498,55 +283,25 @@ def make_dataset(
         columns["orientation"] = np.array([h.orientation for h in headers], dtype=np.int32)
         columns["pil"] = np.array([not h.tf_decodable for h in headers], dtype=bool)
     if meta is not None:
-        columns["metadata"] = meta
+        columns[METADATA_INPUT] = meta
     ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle and cache_to is None:
-        ds = _shuffle(ds, n, seed, epoch, columns)
+        ds = shuffle_each_epoch(ds, n, seed, epoch, columns)
 
-    if in_memory is not None:
-        pixels = in_memory
-
-        def fetch(index: np.ndarray) -> np.ndarray:
-            return pixels[int(index)]
-
-        def read(element: dict[str, tf.Tensor]) -> tf.Tensor:
-            image = tf.numpy_function(fetch, [element["index"]], tf.uint8, stateful=False)
-            return tf.ensure_shape(image, pixels.shape[1:])
-    else:
-        from dermnet.data.image_files import decode_image_file
-
-        any_pil = bool(columns["pil"].any())
-        any_tf = not bool(columns["pil"].all())
-
-        def pil_decode(path: bytes) -> np.ndarray:
-            return decode_image_file(path.decode(), budget)
-
-        def read(element: dict[str, tf.Tensor]) -> tf.Tensor:
-            path, orientation = element["path"], element["orientation"]
-
-            def with_tf() -> tf.Tensor:
-                data = tf.io.read_file(path)
-                if fast_jpeg:
-                    image = _decode_fast(data, size, resize, orientation)
-                else:
-                    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-                return _orient(tf.ensure_shape(image, [None, None, 3]), orientation)
-
-            def with_pil() -> tf.Tensor:
-                image = tf.numpy_function(pil_decode, [path], tf.uint8, stateful=False)
-                return tf.ensure_shape(image, [None, None, 3])
-
-            if any_pil and any_tf:
-                return tf.cond(element["pil"], with_pil, with_tf)
-            return with_pil() if any_pil else with_tf()
-
+    read = image_reader(
+        images=in_memory,
+        use_pil=columns.get("pil"),
+        size=size,
+        resize=resize,
+        fast_jpeg=fast_jpeg,
+        max_pixels=budget,
+    )
     keep_uint8 = transforms is None  # cache 1 byte per channel when nothing changes range
 
     def load(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        image = _resize(tf.cast(read(element), tf.float32), size, resize, interpolation)
-        image = tf.clip_by_value(tf.round(image), 0.0, 255.0)
+        image = resize_pixels(read(element), size, resize, interpolation)
         out = {k: v for k, v in element.items() if k not in ("path", "index", "orientation", "pil")}
-        out["image"] = tf.cast(image, tf.uint8) if keep_uint8 else image
+        out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image
         return out
 
     if in_memory is None:  # a file that fails to decode is named, not a bare TF error
@@ -557,7 +312,7 @@ def make_dataset(
         ds = ds.enumerate().map(
             load_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
         )
-        ds = _raise_on_lost(ds, records.paths, records.name, deterministic)
+        ds = name_lost_images(ds, records.paths, records.name, deterministic)
     else:
         ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
@@ -573,8 +328,8 @@ def make_dataset(
             return out.astype(np.float32)
 
         def apply(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-            image = tf.numpy_function(run, [element["image"]], tf.float32, stateful=False)
-            return {**element, "image": tf.ensure_shape(image, [size[0], size[1], 3])}
+            image = tf.numpy_function(run, [element[IMAGE_INPUT]], tf.float32, stateful=False)
+            return {**element, IMAGE_INPUT: tf.ensure_shape(image, [size[0], size[1], 3])}
 
         ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
@@ -598,16 +353,18 @@ def make_dataset(
             prepare_file_cache(Path(cache_to), fingerprint, where)
         ds = ds.cache("" if cache_to == "memory" else str(cache_to))
         if shuffle and cache_to == "memory" and epoch is not None:
-            ds = _shuffle_cached(ds, n, seed, epoch)
+            ds = shuffle_cached_each_epoch(ds, n, seed, epoch)
         elif shuffle:
             buffer = n if cache_to == "memory" else min(n, _DISK_SHUFFLE_BUFFER)
-            ds = _shuffle(ds, buffer, seed, epoch)
+            ds = shuffle_each_epoch(ds, buffer, seed, epoch)
 
     num_classes = records.num_classes
 
     def output(element: dict[str, tf.Tensor]) -> Any:
-        image = tf.cast(element["image"], tf.float32)
-        x: Any = {"image": image, "metadata": element["metadata"]} if meta is not None else image
+        image = tf.cast(element[IMAGE_INPUT], tf.float32)
+        x: Any = image
+        if meta is not None:
+            x = {IMAGE_INPUT: image, METADATA_INPUT: element[METADATA_INPUT]}
         if label_mode is None:
             return x
         label = element["label"]
@@ -625,8 +382,14 @@ def make_dataset(
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(output, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     if augment is not None:
-        ds = _augment(
-            ds, augment, seed, deterministic, meta is not None, label_mode is not None, epoch
+        ds = augment_batches(
+            ds,
+            augment,
+            seed=seed,
+            deterministic=deterministic,
+            with_metadata=meta is not None,
+            labelled=label_mode is not None,
+            epoch=epoch,
         )
     options = tf.data.Options()
     options.deterministic = deterministic
@@ -693,13 +456,15 @@ def load_images(
         raise ParameterError(f"The 'paths' parameter of {where} must name at least one file.")
     missing = [p for p in files if not os.path.isfile(p)]
     if missing:
-        raise MissingFileError(f"{len(missing)} image file(s) do not exist: {_shown(missing)}")
+        raise MissingFileError(
+            f"{len(missing)} image file(s) do not exist: {shorten_list(missing)}"
+        )
     from dermnet.data.image_files import check_image_files
 
     report = check_image_files(files, decode=True)
     if not report.ok:
         bad = [f"{path} ({problem})" for path, problem in report.bad]
-        raise DataError(f"{len(bad)} file(s) are not readable images: {_shown(bad)}")
+        raise DataError(f"{len(bad)} file(s) are not readable images: {shorten_list(bad)}")
 
     frame = pd.DataFrame({"image_path": files, "label": "image"})
     records = Records(frame, ["image"], name="images")
@@ -710,11 +475,6 @@ def load_images(
         first = (exc.message or "").split("DataError: ", 1)[-1].splitlines()
         raise DataError(first[0] if first else f"{where}: {exc}") from None
     return np.concatenate(batches).astype(np.float32, copy=False)
-
-
-def _shown(items: Sequence[str], limit: int = 5) -> str:
-    more = f", ... ({len(items)} in all)" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
 
 
 def _cache_target(cache: Any, where: str) -> str | Path | None:
@@ -732,181 +492,3 @@ def _cache_target(cache: Any, where: str) -> str | Path | None:
         f"The 'cache' parameter of {where} must be False, True, 'memory' or a file path. "
         f"Got {cache!r} instead."
     )
-
-
-def _augment(
-    ds: tf.data.Dataset,
-    augment: Callable[..., Any],
-    seed: int | None,
-    deterministic: bool,
-    with_metadata: bool,
-    labelled: bool,
-    epoch: tf.Variable | None = None,
-) -> tf.data.Dataset:
-    import tensorflow as tf
-
-    apply = _call_augment(augment)
-    seeded = _accepts(augment, "seed")
-    if epoch is not None and not seeded:
-        generators = _seed_generators(augment)
-        base = 0 if seed is None else seed
-
-        def reseed(e: tf.Tensor, inner: tf.data.Dataset) -> tf.data.Dataset:
-            # Stateful random layers restart from a state that is a function of
-            # (seed, epoch), at the start of each iteration.
-            for i, generator in enumerate(generators):
-                state = _epoch_seed(base + 7919 * (i + 1), e)
-                generator.state.assign(tf.cast(state, generator.state.dtype))
-            return inner
-
-        ds = _per_epoch(ds, epoch, reseed)
-
-    def images_of(x: Any) -> tf.Tensor:
-        return x["image"] if with_metadata else x
-
-    def with_images(x: Any, images: tf.Tensor) -> Any:
-        return {**x, "image": images} if with_metadata else images
-
-    if seeded:
-        if epoch is None:
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        else:
-            base = 0 if seed is None else seed
-
-            @tf.autograph.experimental.do_not_convert
-            def batch_seeds(e: tf.Tensor, steps: tf.data.Dataset) -> tf.data.Dataset:
-                @tf.autograph.experimental.do_not_convert
-                def one(i: tf.Tensor) -> tf.Tensor:
-                    return tf.random.experimental.stateless_fold_in(_epoch_seed(base, e), i)
-
-                return steps.map(one)
-
-            seeds = _per_epoch(tf.data.Dataset.counter(), epoch, batch_seeds)
-        ds = tf.data.Dataset.zip((ds, seeds))
-
-        def run_seeded(element: Any, s: tf.Tensor) -> Any:
-            x, y = element if labelled else (element, None)
-            out = with_images(x, tf.cast(apply(images_of(x), s), tf.float32))
-            return (out, y) if labelled else out
-
-        fn = run_seeded
-    else:
-
-        def run(*element: Any) -> Any:
-            x = element[0]
-            out = with_images(x, tf.cast(apply(images_of(x), None), tf.float32))
-            return (out, element[1]) if labelled else out
-
-        fn = run
-    # Stateful random layers draw from one seed stream: calling them in a fixed order is
-    # what makes a seeded layer give the same augmentations on every run.
-    if deterministic and not seeded:
-        return ds.map(fn)
-    return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
-
-
-def _epoch_seed(seed: int, epoch: tf.Tensor) -> tf.Tensor:
-    """A stateless seed pair (int64, shape ``(2,)``) that depends only on (seed, epoch)."""
-    import tensorflow as tf
-
-    return tf.random.experimental.stateless_fold_in(
-        tf.constant([seed % 2**31, 0x5EED], tf.int64), tf.cast(epoch, tf.int64)
-    )
-
-
-def _per_epoch(
-    ds: tf.data.Dataset,
-    epoch: tf.Variable,
-    build: Callable[[tf.Tensor, tf.data.Dataset], tf.data.Dataset],
-) -> tf.data.Dataset:
-    """``build(e, ds)``, entered anew at each iteration with ``e`` read from ``epoch`` then.
-
-    The cardinality of ``ds`` is kept (Keras and the schedules need it).
-    """
-    import tensorflow as tf
-
-    cardinality = ds.cardinality()
-
-    @tf.autograph.experimental.do_not_convert
-    def enter(_: tf.Tensor) -> tf.data.Dataset:
-        return build(tf.cast(epoch.read_value(), tf.int64), ds)
-
-    out = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).flat_map(enter)
-    if int(cardinality) >= 0:
-        out = out.apply(tf.data.experimental.assert_cardinality(cardinality))
-    return out
-
-
-def _shuffle(
-    ds: tf.data.Dataset,
-    buffer: int,
-    seed: int | None,
-    epoch: tf.Variable | None,
-    columns: dict[str, Any] | None = None,
-) -> tf.data.Dataset:
-    """Shuffle every iteration.
-
-    With ``epoch`` and the ``columns`` that ``ds`` slices (the file names, before
-    decoding), the order is a stateless permutation of (seed, epoch). A shuffle after a
-    cache (no ``columns``) reshuffles per iteration, as `tf.data` does: exact within one
-    process only.
-    """
-    import tensorflow as tf
-
-    if epoch is None or columns is None:
-        return ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    base = 0 if seed is None else seed
-    tensors = {key: tf.constant(value) for key, value in columns.items()}
-    n = int(ds.cardinality())
-
-    @tf.autograph.experimental.do_not_convert
-    def row(i: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {key: tf.gather(t, i) for key, t in tensors.items()}
-
-    def permuted(e: tf.Tensor, _: tf.data.Dataset) -> tf.data.Dataset:
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64), seed=_epoch_seed(base, e)
-        )
-        return tf.data.Dataset.from_tensor_slices(order).map(row)
-
-    return _per_epoch(ds, epoch, permuted)
-
-
-def _shuffle_cached(
-    ds: tf.data.Dataset, n: int, seed: int | None, epoch: tf.Variable
-) -> tf.data.Dataset:
-    """Shuffle a memory-cached pass by a stateless permutation of (seed, epoch).
-
-    A ``tf.data`` shuffle after a cache cannot take a seed computed at run time, so each
-    epoch reads the whole cached pass as one element, gathers it in the permuted order and
-    splits it again: the order of epoch ``e`` depends only on (seed, e), in any process
-    (what exact resume needs). The cached pass is held twice for a moment (it is in memory
-    already).
-    """
-    import tensorflow as tf
-
-    base = 0 if seed is None else seed
-
-    def permuted(e: tf.Tensor, cached: tf.data.Dataset) -> tf.data.Dataset:
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64), seed=_epoch_seed(base, e)
-        )
-
-        def gather(everything: Any) -> Any:
-            return tf.nest.map_structure(lambda t: tf.gather(t, order), everything)
-
-        return cached.batch(n).map(gather).unbatch()
-
-    return _per_epoch(ds, epoch, permuted)
-
-
-def _seed_generators(augment: Any) -> list[Any]:
-    """The Keras ``SeedGenerator``s of a layer (and of the layers inside it), in order."""
-    found: list[Any] = []
-    flatten = getattr(augment, "_flatten_layers", None)
-    layers = list(flatten()) if callable(flatten) else []
-    for layer in layers:
-        for generator in getattr(layer, "_seed_generators", ()):
-            if all(generator is not g for g in found):
-                found.append(generator)
-    return found

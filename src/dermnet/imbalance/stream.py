@@ -155,8 +155,11 @@ def balanced_dataset(
             undersampling budget), an int, or ``None`` for an endless stream (then pass
             ``steps_per_epoch`` to ``fit``).
         augment: a callable on the float32 image batch in [0, 255] applied after batching
-            (e.g. a Keras augmentation layer; called with ``training=True`` when it takes
-            that argument).
+            (e.g. a Keras augmentation layer), called as `make_dataset` calls it
+            (`dermnet.data.augmentation.augment_batches`): with ``training=True`` when it
+            takes that argument, with a per-batch stateless seed drawn from ``seed`` when it
+            takes ``seed``, and in a fixed order otherwise, so the same ``seed`` (and a
+            layer built with the same seed) gives the same augmented batches.
         shuffle_buffer: images per class held in memory for shuffling. Each class's rows
             are put in a random order before decoding and reshuffled through this buffer
             on every pass, so memory stays bounded at large image sizes; classes smaller
@@ -223,7 +226,16 @@ def balanced_dataset(
         ds = ds.take(total)
     ds = ds.batch(batch_size)
     if augment is not None:
-        ds = ds.map(_augmenter(augment), num_parallel_calls=tf.data.AUTOTUNE)
+        from dermnet.data.augmentation import augment_batches
+
+        ds = augment_batches(
+            ds,
+            augment,
+            seed=seed,
+            deterministic=bool(options.get("deterministic", True)),
+            with_metadata=bool(options.get("with_metadata", False)),
+            labelled=options.get("label_mode", "int") is not None,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -238,24 +250,3 @@ def _shared_metadata_encoder(records: Any, options: dict[str, Any]) -> dict[str,
     from dermnet.data import MetadataEncoder
 
     return {**options, "metadata_encoder": MetadataEncoder().fit(records)}
-
-
-def _augmenter(augment: Callable[..., Any]) -> Callable[..., Any]:
-    import inspect
-
-    try:
-        takes_training = "training" in inspect.signature(augment).parameters
-    except (TypeError, ValueError):
-        takes_training = False
-    takes_training = takes_training or hasattr(augment, "call")  # Keras layers
-
-    def apply(x: Any, y: Any) -> tuple[Any, Any]:
-        if isinstance(x, dict):
-            x = dict(x)
-            x["image"] = (
-                augment(x["image"], training=True) if takes_training else augment(x["image"])
-            )
-            return x, y
-        return (augment(x, training=True) if takes_training else augment(x)), y
-
-    return apply
