@@ -12,7 +12,7 @@ import pandas as pd
 
 from dermnet._core.errors import DataError, LeakageError, ParameterError
 from dermnet._core.validation import check_option
-from dermnet.data.records import Records, _missing
+from dermnet.data.records import Records, _missing, check_records
 
 __all__ = ["MetadataEncoder", "UnseenCategoryWarning"]
 
@@ -106,11 +106,7 @@ class MetadataEncoder:
                 must not shape the encoding).
             DataError: a column is missing or a numeric column holds text.
         """
-        if not isinstance(records, Records):
-            raise ParameterError(
-                "The 'records' parameter of MetadataEncoder.fit must be Records. "
-                f"Got {type(records).__name__} instead."
-            )
+        check_records(records, "MetadataEncoder.fit")
         if records.role in ("val", "test"):
             raise LeakageError(
                 f"MetadataEncoder.fit was given records whose role is {records.role!r}. Fit "

@@ -12,7 +12,7 @@ import pandas as pd
 from dermnet._core.errors import DataError, ParameterError
 from dermnet._core.validation import check_int, check_seed
 
-__all__ = ["MISSING_STRINGS", "ROLES", "Records"]
+__all__ = ["MISSING_STRINGS", "ROLES", "Records", "check_records"]
 
 #: The roles a set of records can play; resampling is only allowed on ``"train"``.
 ROLES = ("train", "val", "test")
@@ -335,3 +335,13 @@ class Records:
         path = Path(path)
         self._frame.to_csv(path, index=False)
         return path
+
+
+def check_records(records: Any, where: str, param: str = "records") -> Records:
+    """``records`` if it is `Records`, else the standard `ParameterError` naming ``where``."""
+    if not isinstance(records, Records):
+        raise ParameterError(
+            f"The {param!r} parameter of {where} must be Records. "
+            f"Got {type(records).__name__} instead."
+        )
+    return records

@@ -11,7 +11,7 @@ import numpy as np
 
 from dermnet._core.errors import LeakageError, ParameterError
 from dermnet._core.validation import check_bool, check_float, check_int, check_seed
-from dermnet.data.records import Records
+from dermnet.data.records import Records, check_records
 
 __all__ = ["Fold", "LeakageReport", "Split", "check_leakage", "kfold", "split"]
 
@@ -323,11 +323,7 @@ def split(
 
 
 def _check_splittable(records: Records, where: str) -> None:
-    if not isinstance(records, Records):
-        raise ParameterError(
-            f"The 'records' parameter of {where} must be Records. "
-            f"Got {type(records).__name__} instead."
-        )
+    check_records(records, where)
     if records.role in ("val", "test"):
         raise ParameterError(
             f"{where} was given records whose role is {records.role!r}; split the full "

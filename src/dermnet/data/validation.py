@@ -13,7 +13,7 @@ import pandas as pd
 
 from dermnet._core.errors import DataError, ParameterError
 from dermnet._core.validation import check_bool, check_int
-from dermnet.data.records import Records, _missing
+from dermnet.data.records import Records, _missing, check_records
 
 __all__ = ["PROBLEMS", "ValidationReport", "validate"]
 
@@ -183,11 +183,7 @@ def validate(
         (True, {'RGB': 189, 'P': 11})
     """
     where = "validate"
-    if not isinstance(records, Records):
-        raise ParameterError(
-            f"The 'records' parameter of validate must be Records. "
-            f"Got {type(records).__name__} instead."
-        )
+    records = check_records(records, where)
     check_images = check_bool(check_images, "check_images", where)
     check_duplicates = check_bool(check_duplicates, "check_duplicates", where)
     check_classes = check_bool(check_classes, "check_classes", where)

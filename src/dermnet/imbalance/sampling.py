@@ -259,19 +259,13 @@ def oversample(
     replacement) up to the target; classes at or above it are unchanged. The default
     ``"max"`` raises every class to the size of the largest.
 
+    ``records``, ``seed``, ``holdout`` and ``allow_unsplit`` are those of `resample`,
+    whose errors it raises too; the result has the same ``source_index`` column.
+
     Args:
         records: the training records (``split(...).train``).
         target: ``"max"`` (default), ``"mean"``, ``"median"``, an int, or a mapping
             ``{class name or index: count}``.
-        seed: the seed.
-        holdout: evaluation records that must share nothing with ``records``.
-        allow_unsplit: accept records whose role is ``None``, with a warning.
-
-    Returns:
-        New records with a ``source_index`` column (see `resample`).
-
-    Raises:
-        LeakageError: the records are not (only) a training split.
 
     Examples:
         >>> from dermnet.data import load_sample, split
@@ -298,18 +292,12 @@ def undersample(
     size of the smallest non-empty one. The removed images are not lost: they stay in the
     input records.
 
+    ``records``, ``seed``, ``holdout`` and ``allow_unsplit`` are those of `resample`,
+    whose errors it raises too; the result has the same ``source_index`` column.
+
     Args:
         records: the training records (``split(...).train``).
         target: ``"min"`` (default), ``"mean"``, ``"median"``, an int, or a mapping.
-        seed: the seed.
-        holdout: evaluation records that must share nothing with ``records``.
-        allow_unsplit: accept records whose role is ``None``, with a warning.
-
-    Returns:
-        New records with a ``source_index`` column (see `resample`).
-
-    Raises:
-        LeakageError: the records are not (only) a training split.
 
     Examples:
         >>> from dermnet.data import load_sample, split

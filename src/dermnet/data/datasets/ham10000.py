@@ -19,7 +19,7 @@ from dermnet.data.datasets._table_to_records import (
     read_csv_table,
     records_from_table,
 )
-from dermnet.data.records import Records
+from dermnet.data.records import Records, check_records
 
 __all__ = ["HAM10000_CLASSES", "HAM10000_MALIGNANT", "load_ham10000", "to_benign_malignant"]
 
@@ -154,8 +154,7 @@ def to_benign_malignant(records: Records, malignant: Sequence[str] = HAM10000_MA
         (('benign', 'malignant'), 250)
     """
     where = "to_benign_malignant"
-    if not isinstance(records, Records):
-        raise fail("records", where, "Records", records)
+    check_records(records, where)
     if isinstance(malignant, str) or not isinstance(malignant, Sequence):
         raise fail("malignant", where, "a sequence of class names", malignant)
     malignant = tuple(str(c) for c in malignant)
