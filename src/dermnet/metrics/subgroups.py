@@ -25,8 +25,8 @@ import pandas as pd
 from dermnet._core.errors import DataError, UnknownNameError
 from dermnet._core.validation import check_float, check_int, check_seed, fail
 from dermnet.metrics import UndefinedMetricWarning
-from dermnet.metrics._checks import check_labels_scores
-from dermnet.metrics._weighted_metrics import MetricEngine, bootstrap_weights
+from dermnet.metrics._engine import MetricEngine, bootstrap_weights
+from dermnet.metrics._inputs import check_labels_scores
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
