@@ -178,3 +178,14 @@ def test_ensemble_mean_round_trips_and_combines_sigmoid_logits():
     np.testing.assert_allclose(np.asarray(rebuilt([a, b])), [[expected]], atol=1e-5)
     with pytest.raises(ParameterError, match="'combine' parameter"):
         EnsembleMean("max")
+
+
+def test_an_ensemble_exports_with_the_same_outputs(folds, held_out_images):
+    from dermnet.models.export import export_model, run_exported
+
+    root, runs = folds
+    model = build_ensemble(runs, root / "export", combine="logit").load_model()
+    result = export_model(model, root / "ensemble.tflite", sample=held_out_images[:4])
+    assert result.max_abs_diff < 1e-4
+    exported = np.asarray(run_exported(root / "ensemble.tflite", held_out_images[:2]))
+    np.testing.assert_allclose(exported, model.predict(held_out_images[:2], verbose=0), atol=1e-4)
