@@ -82,7 +82,7 @@ class Transform:
 
     A subclass names the pure function it wraps (``function =
     staticmethod(F.some_op)``) and its ``__init__`` stores every argument under the
-    argument's own name, nothing more. When ``__init__`` returns, the arguments are
+    argument's own name (``self._store(locals())``), nothing more. When ``__init__`` returns, the arguments are
     checked against the constraints the function declares (messages name the class)
     and stored converted; `get_config` returns them, read from the ``__init__``
     signature, so a config cannot drift from the constructor. `apply` calls the
