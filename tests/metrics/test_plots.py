@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 from dermnet import ParameterError
 from dermnet.data import load_sample, split
@@ -80,9 +79,47 @@ def test_class_distribution_accepts_every_form(source):
         plot_class_distribution(np.array([0.5, 1.5]))
 
 
-def test_existing_figures_still_work():
-    assert isinstance(plot_confusion_matrix([[3, 1], [0, 4]], ["a", "b"]), Figure)
-    fig = plot_history(
-        {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "balanced_accuracy": [0.4, 0.6]}
-    )
-    assert len(fig.axes) == 2
+def test_confusion_matrix_figure_shows_the_row_shares_and_counts():
+    fig = plot_confusion_matrix([[3, 1], [0, 4]], ["a", "b"])
+    ax, colorbar = fig.axes  # the matrix and its colour bar
+    assert colorbar.get_label() == "<colorbar>"
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.75, 0.25], [0.0, 1.0]])
+    assert [t.get_text() for t in ax.texts] == ["0.75\n(3)", "0.25\n(1)", "0.00\n(0)", "1.00\n(4)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted", "true")
+    assert ax.get_title() == "Confusion matrix (row-normalized)"
+    counts = plot_confusion_matrix([[3, 1], [0, 4]], ["a", "b"], normalize=False, title="T")
+    assert [t.get_text() for t in counts.axes[0].texts] == ["3", "1", "0", "4"]
+    assert counts.axes[0].get_title() == "T"
+
+
+def test_history_figure_draws_one_panel_per_metric_with_train_and_validation():
+    logs = {
+        "loss": [1.0, 0.5],
+        "val_loss": [1.1, 0.7],
+        "balanced_accuracy": [0.4, 0.6],
+        "learning_rate": [1e-3, 1e-4],
+    }
+    fig = plot_history(logs)
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "balanced_accuracy"]
+    loss, accuracy = fig.axes
+    assert [line.get_label() for line in loss.get_lines()] == ["train", "validation"]
+    train, val = loss.get_lines()
+    assert train.get_xdata().tolist() == [1, 2]
+    assert train.get_ydata().tolist() == [1.0, 0.5]
+    assert val.get_ydata().tolist() == [1.1, 0.7]
+    assert [line.get_label() for line in accuracy.get_lines()] == ["train"]
+    assert accuracy.get_lines()[0].get_ydata().tolist() == [0.4, 0.6]
+    assert loss.get_xlabel() == "epoch"
+
+
+def test_curves_of_one_sigmoid_column_equal_those_of_two_columns():
+    y, p = _data(k=2)
+    for plot in (plot_roc_curves, plot_pr_curves):
+        one = plot(y, p[:, 1], ["benign", "malignant"]).axes[0].get_lines()
+        two = plot(y, np.stack([1 - p[:, 1], p[:, 1]], 1), ["benign", "malignant"])
+        two_lines = two.axes[0].get_lines()
+        assert [line.get_label() for line in one] == [line.get_label() for line in two_lines]
+        for a, b in zip(one, two_lines, strict=True):
+            np.testing.assert_allclose(a.get_ydata(), b.get_ydata())

@@ -6,6 +6,7 @@ import pytest
 from dermnet.metrics import (
     HtmlReport,
     UndefinedMetricWarning,
+    format_interval,
     plot_confusion_matrix,
     plot_history,
     plot_roc_curves,
@@ -84,7 +85,9 @@ def test_markdown_report_has_every_section_and_intervals():
     ):
         assert heading in text, heading
     low, high = report.intervals["balanced_accuracy"]
-    assert f"{low:.3f} to {high:.3f}" in text
+    value = report.balanced_accuracy
+    row = f"| balanced accuracy (mean recall) | {value:.3f} [{low:.3f}, {high:.3f}] |"
+    assert row in text.splitlines()
     assert "Limitations" in text
 
 
@@ -197,7 +200,8 @@ def test_model_card_from_a_run_fills_the_markdown_card_and_the_html_page(tmp_pat
                  "**Limitations.**", "sensitivity of 'mel' at specificity >= 0.9"):  # fmt: skip
         assert text in card_md, text
     low, high = report.interval("balanced_accuracy")
-    assert f"{low:.3f} to {high:.3f}" in card_md
+    shown = format_interval(report.balanced_accuracy, low, high)
+    assert f"| balanced accuracy (mean recall) | {shown} |" in card_md
     assert report.model_card.to_markdown(report) == card_md
     alone = report.model_card.to_markdown()  # the card without a report: no metrics
     assert "Metrics with intervals" not in alone
@@ -207,7 +211,7 @@ def test_model_card_from_a_run_fills_the_markdown_card_and_the_html_page(tmp_pat
     html = report.to_html(tmp_path / "report.html").read_text()
     assert "not described" not in html
     assert "Headline metrics" in html
-    assert f"{low:.3f} to {high:.3f}" in html
+    assert f"<td>{shown}</td>" in html
     assert html.index("Headline metrics") < html.index("Per class")  # intervals come first
     for text in ("<h3>Training</h3>", "Recipe cpu_best, 16 epochs", "trained from scratch"):
         assert text in html, text

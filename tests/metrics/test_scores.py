@@ -13,7 +13,7 @@ from dermnet.metrics import (
     bootstrap_intervals,
     evaluate,
 )
-from dermnet.metrics._engine import MetricEngine, bootstrap_weights
+from dermnet.metrics._weighted_metrics import MetricEngine, bootstrap_weights
 
 
 def _random(n=300, k=4, seed=0, signal=1.5, decimals=None):
@@ -268,7 +268,7 @@ def test_binary_positive_scores_are_accepted():
         ([0, 1], [[0.9, 0.8], [0.5, 0.5]], DataError, "sum"),
         ([0, 2], [[0.5, 0.5], [0.5, 0.5]], DataError, "outside"),
         ([0.0, 1.0], [[0.5, 0.5], [0.5, 0.5]], ParameterError, "y_true"),
-        ([0, 1], [[1.0], [1.0]], ParameterError, "at least 2"),
+        ([0, 1], np.zeros((2, 0)), ParameterError, "at least 2"),
         ([], np.zeros((0, 2)), DataError, "empty"),
         ([0, 1], [[0.5, 0.5], [0.5, 0.5]], None, None),
     ],
@@ -340,3 +340,12 @@ def test_evaluate_at_isic_2020_scale_on_real_metadata():
     assert report.accuracy > 0.95
     assert report.balanced_accuracy < 0.6
     assert report.operating_points[1]["sensitivity"] < 0.5
+
+
+def test_one_sigmoid_column_is_read_as_the_positive_class():
+    y = [0, 1, 1, 0, 1, 0]
+    p = np.array([0.2, 0.7, 0.4, 0.1, 0.9, 0.6])
+    column = evaluate(y, p[:, None], n_bootstrap=20).to_dict()
+    flat = evaluate(y, p, n_bootstrap=20).to_dict()
+    both = evaluate(y, np.stack([1 - p, p], axis=1), n_bootstrap=20).to_dict()
+    assert column == flat == both

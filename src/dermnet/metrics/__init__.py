@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from dermnet._core.imports import lazy_exports
 
 if TYPE_CHECKING:
+    from dermnet.metrics.bootstrap import bootstrap_intervals
     from dermnet.metrics.calibration import (
         TemperatureScaler,
         brier_score,
@@ -17,7 +18,11 @@ if TYPE_CHECKING:
         reliability_curve,
     )
     from dermnet.metrics.card import ModelCard
+    from dermnet.metrics.classification import UndefinedMetricWarning, evaluate
     from dermnet.metrics.evaluation import collect_predictions, evaluate_model
+    from dermnet.metrics.evaluation_report import EvaluationReport
+    from dermnet.metrics.formatting import format_interval
+    from dermnet.metrics.html import HtmlReport
     from dermnet.metrics.plots import (
         figure_to_png,
         plot_class_distribution,
@@ -26,13 +31,6 @@ if TYPE_CHECKING:
         plot_pr_curves,
         plot_reliability_diagram,
         plot_roc_curves,
-    )
-    from dermnet.metrics.report import HtmlReport
-    from dermnet.metrics.scores import (
-        EvaluationReport,
-        UndefinedMetricWarning,
-        bootstrap_intervals,
-        evaluate,
     )
     from dermnet.metrics.streaming import BalancedAccuracy, MacroAUC
 
@@ -51,6 +49,7 @@ __all__ = [
     "evaluate_model",
     "expected_calibration_error",
     "figure_to_png",
+    "format_interval",
     "plot_class_distribution",
     "plot_confusion_matrix",
     "plot_history",

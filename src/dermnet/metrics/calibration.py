@@ -10,8 +10,8 @@ import numpy as np
 
 from dermnet._core.errors import DataError, LeakageError, LeakageWarning, ParameterError
 from dermnet._core.validation import check_bool, check_float, check_int, fail
-from dermnet.metrics._engine import bin_edges, bin_index
-from dermnet.metrics._inputs import check_labels_scores
+from dermnet.metrics._checks import check_labels_scores
+from dermnet.metrics._weighted_metrics import bin_edges, bin_index
 
 __all__ = [
     "TemperatureScaler",

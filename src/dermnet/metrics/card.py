@@ -9,6 +9,7 @@ from typing import Any
 
 from dermnet._core.config import ConfigMixin
 from dermnet._core.validation import check_image_size, fail
+from dermnet.metrics.report_text import card_markdown
 
 __all__ = ["DEFAULT_INTENDED_USE", "DEFAULT_LIMITATIONS", "KNOWN_POPULATIONS", "ModelCard"]
 
@@ -114,8 +115,6 @@ class ModelCard(ConfigMixin):
             >>> text.splitlines()[0], "**Model.** fast_cnn" in text
             ('# Model card', True)
         """
-        from dermnet.metrics._render import card_markdown
-
         return card_markdown(self, report)
 
     @classmethod

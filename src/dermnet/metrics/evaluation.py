@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
-    from dermnet.metrics.scores import EvaluationReport
+    from dermnet.metrics.evaluation_report import EvaluationReport
 
 __all__ = ["collect_predictions", "evaluate_model"]
 
@@ -151,7 +151,7 @@ def evaluate_model(
         The `EvaluationReport`, holding the predictions for its
         figures.
     """
-    from dermnet.metrics.scores import evaluate
+    from dermnet.metrics.classification import evaluate
 
     y_true, y_score = collect_predictions(model, dataset, activation=activation, output=output)
     return evaluate(y_true, y_score, class_names, **options)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dermnet._core.protocols import two_class_scores
 from dermnet._core.validation import fail
 
 if TYPE_CHECKING:
@@ -85,20 +86,29 @@ def plot_history(history: Mapping[str, Sequence[float]] | Any) -> Figure:
     return fig
 
 
+def _one_vs_rest(
+    y_true: Any, y_score: Any, class_names: Sequence[str]
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, is the class, score of the class)`` of each class present in ``y_true`` and
+    absent from some labels (a one-vs-rest curve needs both); one sigmoid column counts as
+    two classes."""
+    y = np.asarray(y_true)
+    scores = two_class_scores(np.asarray(y_score, dtype=np.float64))
+    for c, name in enumerate(class_names):
+        positives = y == c
+        if positives.any() and not positives.all():
+            yield name, positives, scores[:, c]
+
+
 def plot_roc_curves(y_true: Any, y_score: Any, class_names: Sequence[str]) -> Figure:
     """One-vs-rest ROC curves, one per class present in ``y_true``, with their AUC."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    y = np.asarray(y_true)
-    scores = np.asarray(y_score, dtype=np.float64)
     fig = _figure(5.0, 4.2)
     ax = fig.add_subplot()
-    for c, name in enumerate(class_names):
-        positives = y == c
-        if positives.all() or not positives.any():
-            continue
-        fpr, tpr, _ = roc_curve(positives, scores[:, c])
-        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(positives, scores[:, c]):.2f})")
+    for name, positives, scores in _one_vs_rest(y_true, y_score, class_names):
+        fpr, tpr, _ = roc_curve(positives, scores)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(positives, scores):.2f})")
     ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1)
     ax.set_xlabel("1 - specificity (false positive rate)")
     ax.set_ylabel("sensitivity (true positive rate)")
@@ -116,18 +126,11 @@ def plot_pr_curves(y_true: Any, y_score: Any, class_names: Sequence[str]) -> Fig
     """
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    y = np.asarray(y_true)
-    scores = np.asarray(y_score, dtype=np.float64)
-    if scores.ndim == 1:
-        scores = np.stack([1.0 - scores, scores], axis=1)
     fig = _figure(5.0, 4.2)
     ax = fig.add_subplot()
-    for c, name in enumerate(class_names):
-        positives = y == c
-        if positives.all() or not positives.any():
-            continue
-        precision, recall, _ = precision_recall_curve(positives, scores[:, c])
-        ap = average_precision_score(positives, scores[:, c])
+    for name, positives, scores in _one_vs_rest(y_true, y_score, class_names):
+        precision, recall, _ = precision_recall_curve(positives, scores)
+        ap = average_precision_score(positives, scores)
         (line,) = ax.step(recall, precision, where="post", label=f"{name} (AP {ap:.2f})")
         ax.axhline(positives.mean(), ls=":", lw=0.8, color=line.get_color())
     ax.set_xlim(0, 1)
