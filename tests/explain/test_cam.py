@@ -32,7 +32,7 @@ def test_heatmap_mass_lies_in_the_quadrant_that_drives_the_class(quadrant, cls, 
 
 
 def test_logit_score_leaves_out_the_softmax_and_restores_the_model(quadrant, cnn, images32):
-    from dermnet.explain._model import logits_mode
+    from dermnet.explain._class_scores import logits_mode
 
     images = np.full((1, 16, 16, 3), 100.0, "float32")
     before = quadrant.predict(images, verbose=0)
@@ -88,6 +88,7 @@ def test_every_cam_on_a_nested_backbone_batched_equals_single(cls, cnn, images32
     assert maps.min() >= 0.0
     assert maps.max() <= 1.0
     assert np.all(maps.reshape(5, -1).max(1) > 0.99)  # each map peaks at 1
+    assert np.all(maps.reshape(5, -1).std(1) > 0.01)  # and is not flat
     assert "call" not in cnn.get_layer("simple_cnn").get_layer("block3_conv").__dict__
 
 

@@ -8,7 +8,7 @@ from dermnet import DataError, MissingFileError, ParameterError
 from dermnet.cli import main
 from dermnet.data import DataConfig, load_images
 from dermnet.explain import load_explained_model, write_explanations
-from dermnet.explain.report import read_images
+from dermnet.explain.files import read_images
 from dermnet.models import create_model
 
 
@@ -94,7 +94,7 @@ def test_cli_explains_a_given_class_and_reports_errors(run_folder, tmp_path, cap
 @pytest.fixture
 def fed_pixels(monkeypatch):
     """The image arrays that write_explanations passes to the model's predictor."""
-    import dermnet.explain._model as model_module
+    import dermnet.explain._predictor as model_module
 
     seen = []
     real = model_module.predictor
@@ -168,3 +168,14 @@ def test_read_images_is_load_images(run_folder, tmp_path):
     with pytest.raises(DataError, match="not readable") as info:
         read_images([files[0], truncated], (24, 28))
     assert str(truncated) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["load_explained_model", "read_images", "write_explanations"])
+def test_the_old_report_module_warns_and_gives_the_same_functions(name):
+    import dermnet.explain.files as files
+    import dermnet.explain.report as old
+
+    with pytest.warns(DeprecationWarning, match=f"import {name} from dermnet.explain.files"):
+        assert getattr(old, name) is getattr(files, name)
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        old.nothing  # noqa: B018

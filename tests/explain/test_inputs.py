@@ -1,4 +1,4 @@
-"""The image checks that every explainer shares (`dermnet.explain._model.check_images`)."""
+"""The image checks that every explainer shares (`dermnet.explain._inputs.check_images`)."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from dermnet.explain import (
     deletion_curve,
     insertion_curve,
 )
-from dermnet.explain._model import PIXEL_TOLERANCE, check_images
+from dermnet.explain._inputs import PIXEL_TOLERANCE, check_images
 
 
 def _entry_points(model, maps):

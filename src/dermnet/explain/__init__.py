@@ -25,10 +25,10 @@ if TYPE_CHECKING:
         insertion_curve,
         randomization_check,
     )
+    from dermnet.explain.files import load_explained_model, write_explanations
     from dermnet.explain.layers import find_target_layer, iter_layers, resolve_layer
     from dermnet.explain.lime_explainer import LimeExplainer, LimeExplanation
     from dermnet.explain.methods import explain_images, get_explainer, list_methods
-    from dermnet.explain.report import load_explained_model, write_explanations
     from dermnet.explain.shap_explainer import ShapExplainer, ShapExplanation
     from dermnet.explain.visualize import overlay, plot_attributions, plot_explanations
 

@@ -15,17 +15,16 @@ import numpy as np
 from dermnet._core.errors import ParameterError
 from dermnet._core.registry import did_you_mean
 from dermnet._core.validation import check_bool, check_int, check_option
-from dermnet.explain._model import (
-    SCORES,
-    ModelInputs,
+from dermnet.explain._class_scores import SCORES, check_classes, logits_mode, num_outputs
+from dermnet.explain._inputs import ModelInputs
+from dermnet.explain._predictor import quiet_retracing, repeat_extras
+from dermnet.explain.layers import (
+    _output_rank,
     capture_output,
-    check_classes,
-    logits_mode,
-    num_outputs,
-    quiet_retracing,
-    repeat_extras,
+    find_target_layer,
+    iter_layers,
+    resolve_layer,
 )
-from dermnet.explain.layers import _output_rank, find_target_layer, iter_layers, resolve_layer
 
 __all__ = ["BaseCAM", "EigenCAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM"]
 
@@ -393,11 +392,11 @@ class ScoreCAM(BaseCAM):
         model: Any,
         target_layer: str | None = None,
         *,
-        batch_size: int = 32,
-        score: str = "logit",
         channels: int | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(model, target_layer, batch_size=batch_size, score=score)
+        # ``options`` are those of `BaseCAM` (``batch_size``, ``score``), declared there once
+        super().__init__(model, target_layer, **options)
         self.channels = check_int(channels, "channels", "ScoreCAM", low=1, allow_none=True)
 
     def _features_fn(self) -> Any:

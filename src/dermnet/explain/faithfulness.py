@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from dermnet._core.validation import check_float, check_int, check_option, check_seed, fail
-from dermnet.explain._model import check_classes, predictor, repeat_extras
+from dermnet.explain._class_scores import check_classes
+from dermnet.explain._predictor import predictor, repeat_extras
 
 __all__ = [
     "FaithfulnessCurve",
@@ -100,11 +101,13 @@ def _curve(
     model: Any,
     images: Any,
     heatmaps: Any,
-    class_index: Any,
-    steps: int,
-    baseline: Any,
-    batch_size: int,
+    *,
+    baseline: str | float,
+    class_index: int | Sequence[int] | None = None,
+    steps: int = 20,
+    batch_size: int = 64,
 ) -> FaithfulnessCurve:
+    """The deletion or insertion curve; the options of both curves are declared here."""
     where = f"{mode}_curve"
     steps = check_int(steps, "steps", where, low=1)
     batch_size = check_int(batch_size, "batch_size", where, low=1)
@@ -142,14 +145,7 @@ def _curve(
 
 
 def deletion_curve(
-    model: Any,
-    images: Any,
-    heatmaps: Any,
-    *,
-    class_index: int | Sequence[int] | None = None,
-    steps: int = 20,
-    baseline: str | float = "zero",
-    batch_size: int = 64,
+    model: Any, images: Any, heatmaps: Any, *, baseline: str | float = "zero", **options: Any
 ) -> FaithfulnessCurve:
     """Deletion curve: the class probability as the most important pixels are removed first.
 
@@ -160,11 +156,11 @@ def deletion_curve(
         model: a Keras classifier with output ``(batch, classes)``.
         images: ``(n, h, w, c)`` in [0, 255] (a dict for image+metadata models).
         heatmaps: ``(n, h, w)`` importance maps at the input resolution.
-        class_index: the class to follow; ``None`` follows the predicted class.
-        steps: number of deletion steps (``steps + 1`` points from 0 to 1).
         baseline: what deleted pixels become: ``"zero"`` (black), ``"blur"``, ``"mean"``
             (the image's mean colour) or a constant.
-        batch_size: images per forward pass.
+        **options: ``class_index`` (the class to follow; ``None``, the default, follows
+            the predicted class), ``steps`` (number of deletion steps, ``steps + 1`` points
+            from 0 to 1; default 20), ``batch_size`` (images per forward pass; default 64).
 
     Examples:
         >>> import numpy as np
@@ -175,25 +171,18 @@ def deletion_curve(
         >>> curve.fractions.tolist(), curve.scores.shape
         ([0.0, 0.25, 0.5, 0.75, 1.0], (1, 5))
     """
-    return _curve("deletion", model, images, heatmaps, class_index, steps, baseline, batch_size)
+    return _curve("deletion", model, images, heatmaps, baseline=baseline, **options)
 
 
 def insertion_curve(
-    model: Any,
-    images: Any,
-    heatmaps: Any,
-    *,
-    class_index: int | Sequence[int] | None = None,
-    steps: int = 20,
-    baseline: str | float = "blur",
-    batch_size: int = 64,
+    model: Any, images: Any, heatmaps: Any, *, baseline: str | float = "blur", **options: Any
 ) -> FaithfulnessCurve:
     """Insertion curve: the class probability as the most important pixels are put back first.
 
     Starts from ``baseline`` (a blurred copy by default) and reveals pixels in heatmap
     order. A higher AUC means a more faithful map. Arguments as for `deletion_curve`.
     """
-    return _curve("insertion", model, images, heatmaps, class_index, steps, baseline, batch_size)
+    return _curve("insertion", model, images, heatmaps, baseline=baseline, **options)
 
 
 # -- model randomisation ----------------------------------------------------------------------

@@ -1,14 +1,16 @@
-"""Finding layers inside (nested) Keras models by path."""
+"""Finding layers inside (nested) Keras models by path, and recording a layer's output
+while the whole model runs (`capture_output`)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 from dermnet._core.errors import ParameterError
 from dermnet._core.registry import did_you_mean
 
-__all__ = ["find_target_layer", "iter_layers", "resolve_layer"]
+__all__ = ["capture_output", "find_target_layer", "iter_layers", "resolve_layer"]
 
 
 def _is_model(layer: Any) -> bool:
@@ -86,3 +88,28 @@ def find_target_layer(model: Any) -> str:
             "a convolutional feature map."
         )
     return last
+
+
+@contextlib.contextmanager
+def capture_output(layer: Any, store: dict[str, Any]) -> Iterator[None]:
+    """Record ``layer``'s output during a forward pass (works at any nesting depth).
+
+    Re-wiring a nested backbone's inner layer into a new functional model fails with
+    "Graph disconnected"; recording the tensor while the whole model runs does not.
+    """
+    own = layer.__dict__.get("call")  # an instance-level call, if the layer had one
+    original = layer.call
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        store["features"] = out
+        return out
+
+    layer.call = call
+    try:
+        yield
+    finally:
+        if own is None:
+            del layer.call  # back to the class's method
+        else:
+            layer.call = own

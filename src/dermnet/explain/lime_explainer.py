@@ -14,10 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import sklearn.metrics
+from lime import lime_base
+from lime.wrappers.scikit_image import SegmentationAlgorithm
 
-from dermnet._core.imports import optional_import
 from dermnet._core.validation import check_float, check_int, check_option, check_seed, fail
-from dermnet.explain._model import check_classes, normalize_positive, predictor, repeat_extras
+from dermnet.explain._class_scores import check_classes
+from dermnet.explain._heatmaps import normalize_positive
+from dermnet.explain._predictor import predictor, repeat_extras
 
 __all__ = ["SEGMENTATIONS", "LimeExplainer", "LimeExplanation"]
 
@@ -134,13 +138,10 @@ class LimeExplainer:
         self.kernel_width = check_float(kernel_width, "kernel_width", where, low=0.0, low_open=True)
         self.num_features = check_int(num_features, "num_features", where, low=1)
         self.seed = check_seed(seed, "seed", where)
-        optional_import("lime", purpose="LIME explanations")
         self._predict = predictor(model, batch_size=self.batch_size, where=where)
 
     def segment(self, image: np.ndarray, seed: int) -> np.ndarray:
         """Superpixel labels ``0..n-1`` of one image (``lime``'s segmentation wrapper)."""
-        from lime.wrappers.scikit_image import SegmentationAlgorithm
-
         params = {**SEGMENTATIONS[self.segmentation], **self.segmentation_params}
         if self.segmentation == "quickshift":
             params.setdefault("random_seed", seed)
@@ -172,9 +173,6 @@ class LimeExplainer:
     def _explain_one(
         self, image: np.ndarray, extras: dict[str, np.ndarray], cls: int
     ) -> LimeExplanation:
-        import sklearn.metrics
-        from lime import lime_base
-
         rs = np.random.RandomState(self.seed)
         seg_seed = int(rs.randint(0, high=1000))  # the draw lime makes for its segmentation
         segments = self.segment(image, seg_seed)

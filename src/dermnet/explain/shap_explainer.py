@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dermnet._core.imports import optional_import
 from dermnet._core.validation import check_int, check_option, check_seed, fail
-from dermnet.explain._model import (
-    check_classes,
-    normalize_positive,
-    predictor,
-    repeat_extras,
-)
+from dermnet.explain._class_scores import check_classes
+from dermnet.explain._heatmaps import normalize_positive
+from dermnet.explain._predictor import predictor, repeat_extras
+
+with warnings.catch_warnings():  # shap's colour maps use deprecated matplotlib calls
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    import shap
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -124,9 +124,6 @@ class ShapExplainer:
         self.nsamples = check_int(nsamples, "nsamples", where, low=1)
         self.batch_size = check_int(batch_size, "batch_size", where, low=1)
         self.seed = check_seed(seed, "seed", where)
-        with warnings.catch_warnings():  # shap's colour maps use deprecated matplotlib calls
-            warnings.simplefilter("ignore", PendingDeprecationWarning)
-            optional_import("shap", purpose="SHAP explanations")
         self._predict = predictor(model, batch_size=self.batch_size, where=where)
         self.background = background
         self._background: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
@@ -146,8 +143,6 @@ class ShapExplainer:
     def _partition(
         self, array: np.ndarray, extras: dict[str, np.ndarray], classes: np.ndarray
     ) -> ShapExplanation:
-        import shap
-
         shape = array.shape[1:]
         current = self._current
 
@@ -193,8 +188,6 @@ class ShapExplainer:
                 named = dict(zip([inputs.image_key, *inputs.extra_keys], tensors, strict=True))
                 out = self.model(inputs.feed(named[inputs.image_key], named))
                 wrapped = keras.Model(tensors, out, name="shap_input_list")
-            import shap
-
             bg_images, bg_extras = self._background or (np.empty(0), {})
             data = (
                 bg_images

@@ -49,6 +49,12 @@ def overlay(image: Any, heatmap: Any, *, alpha: float = 0.4, colormap: str = "je
     return np.clip((1 - alpha) * img + alpha * colored, 0, 255).astype(np.uint8)
 
 
+def _batch(array: Any, rank: int, dtype: Any = None) -> np.ndarray:
+    """``array`` as a batch of rank ``rank``: one item (rank - 1) gets a leading axis."""
+    array = np.asarray(array, dtype=dtype)
+    return array[None] if array.ndim == rank - 1 else array
+
+
 def _titles(
     n: int,
     titles: Sequence[str] | None,
@@ -111,12 +117,8 @@ def plot_explanations(
     """
     from matplotlib.figure import Figure
 
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[None]
-    maps = np.asarray(heatmaps, dtype=np.float32)
-    if maps.ndim == 2:
-        maps = maps[None]
+    images = _batch(images, 4)
+    maps = _batch(heatmaps, 3, np.float32)
     n = len(images)
     if len(maps) != n:
         raise fail("heatmaps", "plot_explanations", f"{n} heatmaps (one per image)", len(maps))
@@ -156,14 +158,11 @@ def plot_attributions(
     """
     from matplotlib.figure import Figure
 
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[None]
+    images = _batch(images, 4, np.float32)
     values = np.asarray(attributions, dtype=np.float32)
-    if values.ndim == images.ndim:
-        values = values.sum(axis=-1) if values.shape[-1] == images.shape[-1] else values
-    if values.ndim == 2:
-        values = values[None]
+    if values.ndim == images.ndim and values.shape[-1] == images.shape[-1]:
+        values = values.sum(axis=-1)  # (n, h, w, c): summed over the channels
+    values = _batch(values, 3)
     n = len(images)
     if values.shape != images.shape[:3]:
         raise fail("attributions", "plot_attributions", f"shape {images.shape[:3]}", values.shape)
