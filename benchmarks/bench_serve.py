@@ -1,0 +1,199 @@
+"""Load test of ``dermnet serve`` on 127.0.0.1: one client against many, with batching.
+
+Starts ``python -m dermnet.serve RUN`` in a subprocess, sends ``--requests`` single-image
+``POST /v1/predict`` requests from 1 client and then from ``--clients`` concurrent
+clients, and compares the throughput with calling the model directly on the same images
+(`dermnet.train.RunFolder.predict_files`, in batches of ``--max-batch``). Reports
+requests/s, p50/p95/p99 latency, errors, and the server's resident memory before and
+after the load (steady memory: no growth per request).
+
+Targets (the issue's): concurrent throughput >= 0.8x the direct model call, zero errors.
+
+    python benchmarks/bench_serve.py                       # 2,000 requests, 16 clients
+    python benchmarks/bench_serve.py --quick               # a smoke run (100, 4 clients)
+    python benchmarks/bench_serve.py --run runs/cli_cpu_best --images ../shared/data/ham10000/images
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RUN = REPO / "tests" / "files" / "run_schema1"
+DEFAULT_IMAGES = REPO.parent / "shared" / "data" / "ham10000" / "images"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _load(url: str, files: list[Path], requests_total: int, clients: int) -> dict:
+    import requests
+
+    payloads = [(f.name, f.read_bytes()) for f in files]
+    latencies: list[float] = []
+    errors: list[str] = []
+    counter = iter(range(requests_total))
+    lock = threading.Lock()
+
+    def client() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            name, data = payloads[i % len(payloads)]
+            start = time.perf_counter()
+            try:
+                response = session.post(
+                    f"{url}/v1/predict", files={"files": (name, data, "image/jpeg")}, timeout=120
+                )
+                ok = response.status_code == 200
+                problem = "" if ok else f"{response.status_code} {response.text[:100]}"
+            except requests.RequestException as exc:
+                ok, problem = False, repr(exc)
+            with lock:
+                latencies.append(time.perf_counter() - start)
+                if not ok:
+                    errors.append(problem)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {
+        "clients": clients,
+        "requests": requests_total,
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(requests_total / elapsed, 1),
+        "p50_ms": round(1000 * _percentile(latencies, 50), 1),
+        "p95_ms": round(1000 * _percentile(latencies, 95), 1),
+        "p99_ms": round(1000 * _percentile(latencies, 99), 1),
+        "mean_ms": round(1000 * statistics.fmean(latencies), 1),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
+
+
+def _direct(run: Path, files: list[Path], total: int, batch: int) -> dict:
+    from dermnet.train import RunFolder
+
+    folder = RunFolder(run)
+    model = folder.load_model()
+    paths = [str(files[i % len(files)]) for i in range(total)]
+    folder.predict_files(paths[:batch], model=model, batch_size=batch)  # warm up
+    start = time.perf_counter()
+    for i in range(0, total, batch):
+        folder.predict_files(paths[i : i + batch], model=model, batch_size=batch)
+    elapsed = time.perf_counter() - start
+    return {
+        "images": total,
+        "seconds": round(elapsed, 2),
+        "images_per_s": round(total / elapsed, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=DEFAULT_RUN)
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--max-batch", type=int, default=32)
+    parser.add_argument("--batch-wait-ms", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="100 requests, 4 clients")
+    parser.add_argument("--output", type=Path, default=None, help="write the results as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.clients = 100, 4
+    files = sorted(args.images.glob("*.jpg"))[:64]
+    if not files:
+        print(f"bench_serve: no .jpg images in {args.images}", file=sys.stderr)
+        return 1
+    import requests
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "dermnet.serve", str(args.run), "--port", str(port),
+            "--max-batch", str(args.max_batch), "--batch-wait-ms", str(args.batch_wait_ms),
+            "--queue-size", str(max(64, 2 * args.clients)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(600):
+            try:
+                if requests.get(f"{url}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            print("bench_serve: the server did not start", file=sys.stderr)
+            return 1
+        _load(url, files, min(20, args.requests), 1)  # warm up
+        memory_before = _rss_mb(server.pid)
+        single = _load(url, files, max(1, args.requests // 10), 1)
+        concurrent = _load(url, files, args.requests, args.clients)
+        memory_after = _rss_mb(server.pid)
+        health = requests.get(f"{url}/health", timeout=5).json()
+    finally:
+        server.terminate()
+        server.wait(60)
+    direct = _direct(args.run, files, max(args.max_batch, args.requests // 4), args.max_batch)
+    result = {
+        "run": str(args.run),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        "single_client": single,
+        "concurrent": concurrent,
+        "direct_model": direct,
+        "ratio_concurrent_to_direct": round(
+            concurrent["requests_per_s"] / direct["images_per_s"], 2
+        ),
+        "server_batches": health["batches"],
+        "server_largest_batch": health["largest_batch"],
+        "mean_images_per_batch": round(health["images"] / max(1, health["batches"]), 2),
+        "server_rss_mb": {"before": round(memory_before, 1), "after": round(memory_after, 1)},
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
