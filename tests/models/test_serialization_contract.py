@@ -66,9 +66,9 @@ _FRESH = textwrap.dedent(
 
 
 def _kind(cls) -> str | None:
-    import keras
+    import inspect
 
-    from dermnet.transforms.augment import MixUp
+    import keras
 
     if issubclass(cls, keras.optimizers.schedules.LearningRateSchedule):
         return "schedule"
@@ -77,7 +77,8 @@ def _kind(cls) -> str | None:
     if issubclass(cls, keras.metrics.Metric):
         return "metric"
     if issubclass(cls, keras.layers.Layer):
-        return "mixing" if issubclass(cls, MixUp.__mro__[1]) else "layer"
+        # MixUp and CutMix take (images, labels) and return both
+        return "mixing" if "labels" in inspect.signature(cls.call).parameters else "layer"
     return None
 
 
