@@ -21,7 +21,11 @@ __all__ = ["BalancedAccuracy", "MacroAUC"]
 
 
 def _probabilities(y_pred: Any, num_classes: int, from_logits: bool) -> Any:
-    """Class probabilities ``(batch, num_classes)``; a single sigmoid column is expanded."""
+    """Class probabilities ``(batch, num_classes)``; a single sigmoid column is expanded.
+
+    The backend-ops twin of `dermnet._core.protocols.two_class_scores` (that one is NumPy;
+    this one runs inside the compiled metric update, on tensors).
+    """
     y_pred = ops.cast(y_pred, "float32")
     if len(y_pred.shape) == 1:
         y_pred = ops.expand_dims(y_pred, -1)
