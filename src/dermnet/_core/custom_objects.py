@@ -26,6 +26,7 @@ KERAS_OBJECT_MODULES: tuple[str, ...] = (
     "dermnet.models.layers",  # ImagePreprocessing
     "dermnet.metrics.streaming",  # BalancedAccuracy, MacroAUC
     "dermnet.train.schedules",  # WarmupCosine (saved with the optimizer)
+    "dermnet.train.ensemble_layer",  # EnsembleMean (the model of an ensemble run)
 )
 
 
