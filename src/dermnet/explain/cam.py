@@ -378,10 +378,10 @@ class ScoreCAM(BaseCAM):
     Args:
         model: as for `GradCAM`.
         target_layer: as for `GradCAM`.
-        batch_size: masked images per forward pass.
-        score: as for `GradCAM`.
         channels: use only the ``channels`` most activated channels of each image (a speed
             knob for wide layers such as MobileNetV2's 1,280); ``None`` uses all.
+        **options: ``batch_size`` (masked images per forward pass) and ``score``, as for
+            `GradCAM`.
     """
 
     method = "scorecam"
