@@ -1,6 +1,6 @@
 """Deprecated: the dataset registry and loaders moved to `dermnet.data.datasets`."""
 
-from dermnet.data._moved import moved_names
+from dermnet._core.moved import moved_names
 
 _DATASETS = "dermnet.data.datasets"
 __getattr__, __dir__ = moved_names(

@@ -1,5 +1,7 @@
 """Deprecated: the HTML page builder moved to `dermnet.metrics.html`."""
 
-from dermnet.metrics._moved import moved_names
+from dermnet._core.moved import moved_names
 
-__getattr__ = moved_names(__name__, {"HtmlReport": "dermnet.metrics.html"})
+__getattr__, __dir__ = moved_names(
+    __name__, {"HtmlReport": "dermnet.metrics.html"}, also="dermnet.metrics"
+)

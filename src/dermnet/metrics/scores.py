@@ -2,9 +2,9 @@
 `dermnet.metrics.evaluation_report` and `bootstrap_intervals` to `dermnet.metrics.bootstrap`.
 """
 
-from dermnet.metrics._moved import moved_names
+from dermnet._core.moved import moved_names
 
-__getattr__ = moved_names(
+__getattr__, __dir__ = moved_names(
     __name__,
     {
         "EvaluationReport": "dermnet.metrics.evaluation_report",
@@ -13,4 +13,5 @@ __getattr__ = moved_names(
         "bootstrap_intervals": "dermnet.metrics.bootstrap",
         "evaluate": "dermnet.metrics.classification",
     },
+    also="dermnet.metrics",
 )
