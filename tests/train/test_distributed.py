@@ -1,6 +1,5 @@
 """Multi-worker training (`distributed`, `cluster`): two worker processes on 127.0.0.1.
 
-
 Each worker is a fresh Python process (a strategy reads TF_CONFIG before TensorFlow
 starts its server); ports are found free by binding port 0.
 """
@@ -32,7 +31,7 @@ from dermnet.train.distributed import WorkerLostError, fit_multi_worker
 
 WORKER = textwrap.dedent(
     """
-    import json, os, sys, time
+    import contextlib, json, os, sys, time
     args = json.loads(sys.argv[1])
     os.environ["TF_CONFIG"] = json.dumps({
         "cluster": {"worker": [f"127.0.0.1:{p}" for p in args["ports"]]},
@@ -50,8 +49,10 @@ WORKER = textwrap.dedent(
         pause = lambda v: (time.sleep(0.2), v)[1]
         ds = ds.repeat().map(
             lambda a, b: (tf.numpy_function(pause, [a], tf.float32, stateful=True), b))
-    with strategy.scope():
-        keras.utils.set_random_seed(0)
+    # Inside the scope the chief's initial weights reach every worker; a model built
+    # outside (here with a different seed on each worker) is cloned and given them.
+    with strategy.scope() if args["inside"] else contextlib.nullcontext():
+        keras.utils.set_random_seed(0 if args["inside"] else args["index"])
         model = keras.Sequential([
             keras.Input((16, 16, 3)),
             keras.layers.Conv2D(4, 3, activation="relu"),
@@ -61,7 +62,7 @@ WORKER = textwrap.dedent(
         ])
     start = [w.copy() for w in model.get_weights()]
     loss = keras.losses.SparseCategoricalCrossentropy()
-    initial = float(loss(y, model.predict(x, verbose=0)))
+    initial = float(loss(y, model.predict(x, verbose=0)))  # this worker's own start
     history = fit_multi_worker(
         model, ds, epochs=args["epochs"], optimizer=keras.optimizers.SGD(0.1),
         strategy=strategy, steps_per_epoch=args["steps"], log=lambda s: print(s, flush=True),
@@ -104,7 +105,7 @@ def _launch(tmp_path: Path, data: Path, **kwargs) -> list[subprocess.Popen]:
         out = tmp_path / f"out{index}"
         out.mkdir()
         args = {"ports": ports, "index": index, "data": str(data), "out": str(out)}
-        args |= {"timeout": 60, "slow": False, "epochs": 1, "steps": None} | kwargs
+        args |= {"timeout": 60, "slow": False, "inside": True, "epochs": 1, "steps": None} | kwargs
         procs.append(
             subprocess.Popen(
                 [sys.executable, str(script), json.dumps(args)],
@@ -135,7 +136,7 @@ def _finish(procs: list[subprocess.Popen], timeout: float) -> list[tuple[int, st
 @pytest.mark.slow
 def test_two_workers_agree_and_match_one_process(tmp_path):
     x, y, data = _data(tmp_path)
-    results = _finish(_launch(tmp_path, data), timeout=180)
+    results = _finish(_launch(tmp_path, data, inside=False), timeout=180)
     for rc, _, err in results:
         assert rc == 0, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
@@ -150,8 +151,12 @@ def test_two_workers_agree_and_match_one_process(tmp_path):
     assert (tmp_path / "out0" / "model.weights.h5").is_file()
     assert not (tmp_path / "out1" / "model.weights.h5").exists()
 
-    # The same global batches in one process give the same weights.
-    start = np.load(tmp_path / "out0" / "start0.npz")
+    # Each worker built its own model (seeds 0 and 1): they started apart.
+    s0, s1 = (np.load(tmp_path / f"out{i}" / f"start{i}.npz") for i in range(2))
+    assert max(float(np.abs(s0[k] - s1[k]).max()) for k in s0) > 0.01
+
+    # The same global batches in one process, from the chief's start, give the same weights.
+    start = s0
     model = keras.Sequential(
         [
             keras.Input((16, 16, 3)),
