@@ -30,6 +30,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "dermnet"
 #: A class registered without an entry here fails
 #: `test_every_registered_object_has_a_constructor_entry`: add one.
 CONSTRUCTORS: dict[str, dict] = {
+    "dermnet>EnsembleMean": {"combine": "logit"},
     "dermnet>ImagePreprocessing": {"mode": "torch"},
     "dermnet>RandomFlip": {"mode": "horizontal", "seed": 1},
     "dermnet>RandomRot90": {"seed": 2, "value_range": (0.0, 1.0)},

@@ -2,12 +2,12 @@
 
 For each object ``register_custom_objects`` returns (built with the arguments of
 `tests.models.test_io.CONSTRUCTORS`), this process puts it in a tiny model (a layer in the
-graph, a loss or metric compiled in, a learning-rate schedule in the optimizer), saves the
-model to ``.keras`` and records what it computes (a seeded random layer: also its first
-draw in training mode, since the seed generator's state is saved); one fresh Python
-process loads every file with ``dermnet.load_model`` and computes the same things, which
-must match. A
-registered object of a kind this file does not know fails the guard test: add a case.
+graph, with a list of inputs for `EnsembleMean`; a loss or metric compiled in; a
+learning-rate schedule in the optimizer), saves the model to ``.keras`` and records what
+it computes (a seeded random layer: also its first draw in training mode, since the seed
+generator's state is saved); one fresh Python process loads every file with
+``dermnet.load_model`` and computes the same things, which must match. A registered
+object of a kind this file does not know fails the guard test: add a case.
 """
 
 from __future__ import annotations
@@ -40,8 +40,13 @@ _FRESH = textwrap.dedent(
 
         arrays = dict(np.load(case["arrays"]))
         kind, got = case["kind"], {}
-        if kind in ("layer", "mixing"):
-            inputs = [arrays["x"], arrays["y"]] if kind == "mixing" else arrays["x"]
+        if kind in ("layer", "mixing", "list"):
+            if kind == "list":
+                inputs = [arrays["a"], arrays["b"]]
+            elif kind == "mixing":
+                inputs = [arrays["x"], arrays["y"]]
+            else:
+                inputs = arrays["x"]
             outputs = model.predict(inputs, verbose=0)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             got["outputs"] = [np.asarray(o).tolist() for o in outputs]
@@ -65,7 +70,11 @@ _FRESH = textwrap.dedent(
 )
 
 
-def _kind(cls) -> str | None:
+#: Layers that take a list of tensors (the members' probabilities of an ensemble).
+LIST_INPUT_LAYERS = {"dermnet>EnsembleMean"}
+
+
+def _kind(name: str, cls) -> str | None:
     import inspect
 
     import keras
@@ -76,6 +85,8 @@ def _kind(cls) -> str | None:
         return "loss"
     if issubclass(cls, keras.metrics.Metric):
         return "metric"
+    if issubclass(cls, keras.layers.Layer) and name in LIST_INPUT_LAYERS:
+        return "list"
     if issubclass(cls, keras.layers.Layer):
         # MixUp and CutMix take (images, labels) and return both
         return "mixing" if "labels" in inspect.signature(cls.call).parameters else "layer"
@@ -101,7 +112,13 @@ def _save_case(name: str, obj, kwargs: dict, kind: str, folder) -> tuple[dict, d
     rng = np.random.default_rng(0)
     arrays: dict[str, np.ndarray] = {}
     expected: dict = {}
-    if kind in ("layer", "mixing"):
+    if kind == "list":  # two members' softmax outputs
+        for key in ("a", "b"):
+            arrays[key] = rng.dirichlet(np.ones(3), 4).astype("float32")
+        members = [keras.Input((3,)), keras.Input((3,))]
+        model = keras.Model(members, obj(members))
+        expected["outputs"] = [model.predict([arrays["a"], arrays["b"]], verbose=0)]
+    elif kind in ("layer", "mixing"):
         low, high = kwargs.get("value_range", (0.0, 255.0))
         arrays["x"] = rng.uniform(low, high, (4, 16, 16, 3)).astype("float32")
         image = keras.Input((16, 16, 3))
@@ -155,7 +172,7 @@ def contract(tmp_path_factory):
     objects = register_custom_objects()
     jobs, expected = {}, {}
     for name, cls in sorted(objects.items()):
-        kind = _kind(cls)
+        kind = _kind(name, cls)
         if kind is None or name not in CONSTRUCTORS:
             continue  # the guard tests below fail for it
         jobs[name], expected[name] = _save_case(
@@ -176,10 +193,11 @@ def contract(tmp_path_factory):
 
 
 def test_guard_every_registered_object_has_a_kind_this_contract_knows():
-    unknown = {n: c.__name__ for n, c in register_custom_objects().items() if _kind(c) is None}
+    objects = register_custom_objects()
+    unknown = {n: c.__name__ for n, c in objects.items() if _kind(n, c) is None}
     assert not unknown, f"add a case to tests/models/test_serialization_contract.py: {unknown}"
-    kinds = {_kind(c) for c in register_custom_objects().values()}
-    assert kinds == {"layer", "mixing", "loss", "metric", "schedule"}
+    kinds = {_kind(n, c) for n, c in objects.items()}
+    assert kinds == {"layer", "list", "mixing", "loss", "metric", "schedule"}
 
 
 @pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
@@ -187,7 +205,7 @@ def test_a_saved_object_computes_the_same_in_a_fresh_process(contract, name):
     assert name in contract["got"], f"{name} was not saved and reloaded"
     expected, got = contract["expected"][name], contract["got"][name]
     kind = contract["jobs"][name]["kind"]
-    if kind in ("layer", "mixing"):
+    if kind in ("layer", "mixing", "list"):
         assert name in got["classes"], f"the reloaded model has no {name} layer"
         assert len(got["outputs"]) == len(expected["outputs"])
         for g, e in zip(got["outputs"], expected["outputs"], strict=True):
