@@ -223,15 +223,17 @@ def shard_dataset(dataset: tf.data.Dataset, policy: str = "auto") -> tf.data.Dat
 
     Args:
         dataset: batches of the *global* batch size (all workers together).
-        policy: ``"auto"`` (by file when the dataset reads files, e.g. TFRecord shards
-            from `tf.data.TFRecordDataset` over a list of files, else by element),
-            ``"file"`` (each worker reads its own files: needs at least as many files as
-            workers and about as many batches per file), ``"data"`` (every worker reads
-            everything and keeps its part: always works, reads N times the data) or
-            ``"off"``.
+        policy: ``"auto"`` leaves the dataset's own setting: TensorFlow's ``AUTO`` (by
+            file when the dataset reads a list of files, else by element), or the
+            ``FILE`` policy `dermnet.data.make_dataset` sets on TFRecord shards.
+            ``"file"``: each worker reads its own files (needs at least as many files as
+            workers, and the same number of batches on every worker: see
+            ``steps_per_epoch`` of `fit_multi_worker`). ``"data"``: every worker reads
+            everything and keeps its part (always works; reads N times the data).
+            ``"off"``: no sharding (every worker sees every batch).
 
     Returns:
-        The dataset with its ``auto_shard_policy`` set.
+        The dataset, with its ``auto_shard_policy`` set unless ``policy="auto"``.
 
     Examples:
         >>> import tensorflow as tf
@@ -242,6 +244,8 @@ def shard_dataset(dataset: tf.data.Dataset, policy: str = "auto") -> tf.data.Dat
     import tensorflow as tf
 
     policy = check_option(policy, SHARD_POLICIES, "shard_policy", "shard_dataset")
+    if policy == "auto":
+        return dataset
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = getattr(
         tf.data.experimental.AutoShardPolicy, policy.upper()

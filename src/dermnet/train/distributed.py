@@ -174,8 +174,10 @@ def fit_multi_worker(
             short last batch is a true mean too.
         shard_policy: how workers split the input (`shard_dataset`): ``"auto"``,
             ``"file"``, ``"data"`` or ``"off"``.
-        steps_per_epoch: batches per epoch; ``None`` runs through ``train``. All workers
-            must run the same number of steps.
+        steps_per_epoch: batches per epoch; ``None`` runs through ``train``. Every worker
+            must run the same number of steps (else the last collective waits for the
+            worker that has none until the timeout): with file sharding over files of
+            unequal sizes, ``repeat()`` ``train`` and give the steps.
         strategy: the strategy; ``None`` builds `multi_worker_strategy` from ``TF_CONFIG``.
             Any strategy works, including the default one-process strategy
             (``tf.distribute.get_strategy()``) and ``TPUStrategy``.
