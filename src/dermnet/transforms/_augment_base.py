@@ -99,6 +99,31 @@ def _check_pair(value: Any, param: str, where: str, *, low: float) -> tuple[floa
     return a, b
 
 
+def _per_image(images: Any, choice: Any, branches: Sequence[Any]) -> Any:
+    """Each image of ``images`` through the branch its ``choice`` (int32, per image) picks.
+
+    ``branches`` are functions of one image (``HxWxC``) or of a batch that keep its
+    shape; a branch only moves pixels (flips, quarter turns). With TensorFlow, each image
+    runs only its own branch (``map_fn`` over ``switch_case``): several times faster
+    than computing every branch for the whole batch and selecting, which other backends
+    do.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        def one(item: Any) -> Any:
+            image, k = item
+            return tf.switch_case(k, [lambda f=f: f(image) for f in branches])
+
+        return tf.map_fn(one, (images, ops.cast(choice, "int32")), fn_output_signature=images.dtype)
+    batched = [f(images) for f in branches]
+    out = batched[0]
+    k = ops.cast(choice, "int32")[:, None, None, None]
+    for i, branch in enumerate(batched[1:], start=1):
+        out = ops.where(k == i, branch, out)
+    return out
+
+
 class _Augmentation(keras.layers.Layer):
     """Shared machinery: validation, seeding, rank 3/4 input, training flag, dtype."""
 

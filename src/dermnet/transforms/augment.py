@@ -42,6 +42,7 @@ from dermnet.transforms._augment_base import (
     _check_max_angle,
     _check_pair,
     _Mixing,
+    _per_image,
     _ScaleAroundAnchor,
     list_augmentations,
 )
@@ -103,13 +104,21 @@ class RandomFlip(_Augmentation):
 
     def augment(self, images: Any) -> Any:
         n = ops.shape(images)[0]
-        if self.mode in ("horizontal", "horizontal_and_vertical"):
-            flip = self._uniform(n, 0.0, 1.0) < 0.5
-            images = ops.where(flip[:, None, None, None], ops.flip(images, axis=2), images)
-        if self.mode in ("vertical", "horizontal_and_vertical"):
-            flip = self._uniform(n, 0.0, 1.0) < 0.5
-            images = ops.where(flip[:, None, None, None], ops.flip(images, axis=1), images)
-        return images
+        horizontal = self.mode in ("horizontal", "horizontal_and_vertical")
+        vertical = self.mode in ("vertical", "horizontal_and_vertical")
+        choice = ops.zeros((n,), dtype="int32")
+        if horizontal:
+            choice = choice + ops.cast(self._uniform(n, 0.0, 1.0) < 0.5, "int32")
+        if vertical:
+            choice = choice + 2 * ops.cast(self._uniform(n, 0.0, 1.0) < 0.5, "int32")
+        # image axes (per image, HxWxC): 0 rows, 1 columns
+        branches = [
+            lambda x: x,
+            lambda x: ops.flip(x, axis=-2),
+            lambda x: ops.flip(x, axis=-3),
+            lambda x: ops.flip(x, axis=(-3, -2)),
+        ]
+        return _per_image(images, choice, branches)
 
 
 @_register("random_rot90")
@@ -153,13 +162,17 @@ class RandomRot90(_Augmentation):
     def augment(self, images: Any) -> Any:
         n = ops.shape(images)[0]
         k = keras.random.randint((n,), 0, 4, dtype="int32", seed=self.seed_generator)
-        k = k[:, None, None, None]
-        quarter = ops.flip(ops.transpose(images, (0, 2, 1, 3)), axis=1)  # counter-clockwise
-        half = ops.flip(images, axis=(1, 2))
-        three = ops.flip(quarter, axis=(1, 2))
-        out = ops.where(k == 1, quarter, images)
-        out = ops.where(k == 2, half, out)
-        return ops.where(k == 3, three, out)
+
+        def quarter(x: Any) -> Any:  # counter-clockwise, as np.rot90
+            return ops.flip(ops.swapaxes(x, -3, -2), axis=-3)
+
+        branches = [
+            lambda x: x,
+            quarter,
+            lambda x: ops.flip(x, axis=(-3, -2)),
+            lambda x: ops.flip(quarter(x), axis=(-3, -2)),
+        ]
+        return _per_image(images, k, branches)
 
 
 @_register("random_rotation")
