@@ -27,7 +27,10 @@ from dermnet.data.augmentation import augment_batches
 from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES, DataConfig
 from dermnet.data.epoch_order import shuffle_cached_each_epoch, shuffle_each_epoch
 from dermnet.data.image_decoding import image_reader, resize_pixels
+from dermnet.data.pipeline_options import cache_target, encode_metadata
 from dermnet.data.records import Records, check_records
+from dermnet.data.shard_reading import as_shard_index, shard_elements, shard_options
+from dermnet.data.shards import ShardIndex, shard_records
 from dermnet.data.unreadable_images import (
     check_image_headers,
     drop_unusable_images,
@@ -48,30 +51,8 @@ _ON_ERROR = ("raise", "skip")
 _DISK_SHUFFLE_BUFFER = 1024
 
 
-def _metadata(
-    records: Records, encoder: MetadataEncoder | None, where: str
-) -> tuple[np.ndarray, MetadataEncoder]:
-    from dermnet.data.metadata import MetadataEncoder
-
-    if encoder is None:
-        if records.role != "train":
-            raise ParameterError(
-                f"{where}(with_metadata=True) needs a fitted 'metadata_encoder' for records "
-                f"whose role is {records.role!r}: fit it on the training part only, "
-                "MetadataEncoder().fit(parts.train), and pass it for every part. (It is "
-                "fitted on the records themselves only when their role is 'train'.)"
-            )
-        encoder = MetadataEncoder().fit(records)
-    elif not isinstance(encoder, MetadataEncoder):
-        raise ParameterError(
-            f"The 'metadata_encoder' parameter of {where} must be a MetadataEncoder. "
-            f"Got {type(encoder).__name__} instead."
-        )
-    return encoder.transform(records), encoder
-
-
 def make_dataset(
-    records: Records,
+    records: Records | ShardIndex | str | os.PathLike[str],
     image_size: int | tuple[int, int] | DataConfig = 224,
     batch_size: int | None = 32,
     *,
@@ -109,7 +90,13 @@ def make_dataset(
     ``transforms`` -> cache -> (shuffle, when cached) -> batch -> ``augment`` -> prefetch.
 
     Args:
-        records: the images and labels.
+        records: the images and labels: `Records`, or a shard folder (a path or URL that
+            `tf.io.gfile` opens, e.g. ``gs://bucket/shards``, or its `ShardIndex`) written
+            by `dermnet.data.shards.write_shards`. Shards are read in parallel
+            (interleaved), each ``tf.distribute`` worker reading its own shard files
+            (auto-shard policy ``FILE``), and give the same batches as the image files
+            they were written from (metadata from their ``records.csv``); a truncated or
+            corrupted shard stops the iteration with an error naming the shard file.
         image_size: output size, an int or ``(height, width)``, or a `DataConfig` (then
             ``resize``, ``interpolation`` and ``transforms`` must not be given: the
             config's resize, interpolation and preprocessing are used).
@@ -203,6 +190,9 @@ def make_dataset(
     import tensorflow as tf
 
     where = "make_dataset"
+    shards = as_shard_index(records)
+    if shards is not None:
+        records = shard_records(shards.root)
     records = check_records(records, where)
     if isinstance(image_size, DataConfig):
         config = image_size.validate()
@@ -252,7 +242,7 @@ def make_dataset(
 
     budget = max_image_pixels(max_pixels, where)
     seed = check_seed(seed, "seed", where)
-    cache_to = _cache_target(cache, where)
+    cache_to = cache_target(cache, where)
     for name, fn in (("transforms", transforms), ("augment", augment)):
         if fn is not None and not callable(fn):
             raise ParameterError(
@@ -261,6 +251,11 @@ def make_dataset(
     if len(records) == 0:
         raise ParameterError(f"The 'records' parameter of {where} must not be empty.")
 
+    if shards is not None and on_error == "skip":
+        raise ParameterError(
+            f"{where}(on_error='skip') reads image files; the shards of {shards.root} were "
+            "checked when written (verify_shards). Use on_error='raise' with shards."
+        )
     headers: list[ImageHeader] = []
     if on_error == "skip":
         records = drop_unusable_images(records, budget)
@@ -268,53 +263,40 @@ def make_dataset(
             raise DataError(
                 f"make_dataset(on_error='skip'): no image of {records.name!r} is usable."
             )
-    if records.images is None:
+    if records.images is None and shards is None:
         headers = check_image_headers(records, budget, where)
-    meta = _metadata(records, metadata_encoder, where)[0] if with_metadata else None
+    meta = encode_metadata(records, metadata_encoder, where)[0] if with_metadata else None
 
     n = len(records)
-    in_memory = records.images
-    columns: dict[str, Any] = {
-        "index": np.arange(n, dtype=np.int64),
-        "label": records.labels.astype(np.int32),
-    }
-    if in_memory is None:
-        columns["path"] = np.asarray(records.paths, dtype=object).astype(str)
-        columns["orientation"] = np.array([h.orientation for h in headers], dtype=np.int32)
-        columns["pil"] = np.array([not h.tf_decodable for h in headers], dtype=bool)
-    if meta is not None:
-        columns[METADATA_INPUT] = meta
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle and cache_to is None:
-        ds = shuffle_each_epoch(ds, n, seed, epoch, columns)
-
-    read = image_reader(
-        images=in_memory,
-        use_pil=columns.get("pil"),
-        size=size,
-        resize=resize,
-        fast_jpeg=fast_jpeg,
-        max_pixels=budget,
-    )
     keep_uint8 = transforms is None  # cache 1 byte per channel when nothing changes range
-
-    def load(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        image = resize_pixels(read(element), size, resize, interpolation)
-        out = {k: v for k, v in element.items() if k not in ("path", "index", "orientation", "pil")}
-        out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image
-        return out
-
-    if in_memory is None:  # a file that fails to decode is named, not a bare TF error
-
-        def load_at(position: tf.Tensor, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-            return {**load(element), "position": position}
-
-        ds = ds.enumerate().map(
-            load_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+    decode = {
+        "size": size,
+        "resize": resize,
+        "interpolation": interpolation,
+        "fast_jpeg": fast_jpeg,
+    }
+    order = {"shuffle": shuffle and cache_to is None, "seed": seed, "epoch": epoch}
+    if shards is not None:
+        ds = shard_elements(
+            shards,
+            labels=records.labels,
+            meta=meta,
+            **decode,
+            **order,
+            deterministic=deterministic,
+            keep_uint8=keep_uint8,
         )
-        ds = name_lost_images(ds, records.paths, records.name, deterministic)
     else:
-        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+        ds = _record_elements(
+            records,
+            headers,
+            meta,
+            **decode,
+            **order,
+            max_pixels=budget,
+            deterministic=deterministic,
+            keep_uint8=keep_uint8,
+        )
 
     if transforms is not None:
 
@@ -391,11 +373,76 @@ def make_dataset(
             labelled=label_mode is not None,
             epoch=epoch,
         )
-    options = tf.data.Options()
+    options = shard_options() if shards is not None else tf.data.Options()
     options.deterministic = deterministic
     result = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
     result.excluded = records.excluded  # what on_error="skip" (and the loaders) left out
     return result
+
+
+def _record_elements(
+    records: Records,
+    headers: list[ImageHeader],
+    meta: np.ndarray | None,
+    *,
+    size: tuple[int, int],
+    resize: str,
+    interpolation: str,
+    fast_jpeg: bool,
+    max_pixels: int,
+    shuffle: bool,
+    seed: int | None,
+    epoch: tf.Variable | None,
+    deterministic: bool,
+    keep_uint8: bool,
+) -> tf.data.Dataset:
+    """The decoded, resized images of records (files or in-memory arrays) as dict elements."""
+    import tensorflow as tf
+
+    n = len(records)
+    in_memory = records.images
+    columns: dict[str, Any] = {
+        "index": np.arange(n, dtype=np.int64),
+        "label": records.labels.astype(np.int32),
+    }
+    if in_memory is None:
+        columns["path"] = np.asarray(records.paths, dtype=object).astype(str)
+        columns["orientation"] = np.array([h.orientation for h in headers], dtype=np.int32)
+        columns["pil"] = np.array([not h.tf_decodable for h in headers], dtype=bool)
+    if meta is not None:
+        columns[METADATA_INPUT] = meta
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    if shuffle:
+        ds = shuffle_each_epoch(ds, n, seed, epoch, columns)
+
+    read = image_reader(
+        images=in_memory,
+        use_pil=columns.get("pil"),
+        size=size,
+        resize=resize,
+        fast_jpeg=fast_jpeg,
+        max_pixels=max_pixels,
+        orientations=columns.get("orientation"),
+    )
+
+    def load(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        image = resize_pixels(read(element), size, resize, interpolation)
+        out = {k: v for k, v in element.items() if k not in ("path", "index", "orientation", "pil")}
+        out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image
+        return out
+
+    if in_memory is None:  # a file that fails to decode is named, not a bare TF error
+
+        def load_at(position: tf.Tensor, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            return {**load(element), "position": position}
+
+        ds = ds.enumerate().map(
+            load_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+        )
+        ds = name_lost_images(ds, records.paths, records.name, deterministic)
+    else:
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    return ds
 
 
 def load_images(
@@ -475,20 +522,3 @@ def load_images(
         first = (exc.message or "").split("DataError: ", 1)[-1].splitlines()
         raise DataError(first[0] if first else f"{where}: {exc}") from None
     return np.concatenate(batches).astype(np.float32, copy=False)
-
-
-def _cache_target(cache: Any, where: str) -> str | Path | None:
-    if cache is False or cache is None:
-        return None
-    if cache is True or cache == "memory":
-        return "memory"
-    if isinstance(cache, (str, os.PathLike)) and str(cache):
-        path = Path(cache)
-        if path.is_dir():
-            path = path / "dermnet_cache"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-    raise ParameterError(
-        f"The 'cache' parameter of {where} must be False, True, 'memory' or a file path. "
-        f"Got {cache!r} instead."
-    )

@@ -1,0 +1,114 @@
+"""`make_dataset` on a shard folder: the same batches as the image files, named errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dermnet._core.errors import ParameterError
+from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
+from dermnet.data import DataConfig, MetadataEncoder, Records, make_dataset
+from dermnet.data.shards import read_shard_index, write_shards
+
+tf = pytest.importorskip("tensorflow")
+
+
+def _mixed_folder(tmp_path: Path) -> Records:
+    """RGB JPEGs of several sizes, an EXIF-rotated JPEG and a 16-bit gray PNG."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "img"
+    folder.mkdir()
+    rows = []
+    for i in range(7):
+        path = folder / f"rgb{i}.jpg"
+        size = [(30, 40), (90, 120), (64, 64)][i % 3]
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(path, quality=90)
+        rows.append(path)
+    turned = folder / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    Image.fromarray(rng.integers(0, 255, (40, 70, 3), dtype=np.uint8)).save(turned, exif=exif)
+    rows.append(turned)
+    deep = folder / "deep.png"
+    Image.fromarray(rng.integers(0, 65535, (50, 30), dtype=np.uint16)).save(deep)
+    rows.append(deep)
+    frame = pd.DataFrame(
+        {
+            "image_path": [str(p) for p in rows],
+            "label": ["ab"[i % 2] for i in range(len(rows))],
+            "lesion_id": [f"L{i // 2}" for i in range(len(rows))],
+            "age": [30.0 + 3 * i for i in range(len(rows))],
+            "sex": ["male", "female", "male"] * 3,
+        }
+    )
+    return Records(
+        frame, ["a", "b"], name="mixed", group_cols=["lesion_id"], metadata_cols=["age", "sex"]
+    )
+
+
+def _batches(ds):
+    return [
+        (np.asarray(x[IMAGE_INPUT]), np.asarray(x[METADATA_INPUT]), np.asarray(y)) for x, y in ds
+    ]
+
+
+@pytest.mark.parametrize("image_size", [32, DataConfig((24, 40), resize="pad")])
+def test_shards_give_the_same_batches_as_the_image_files(tmp_path, image_size):
+    records = _mixed_folder(tmp_path)
+    index = write_shards(records, tmp_path / "sh", shard_size=4, workers=2, progress=False)
+    assert len(index.files) == 3
+    encoder = MetadataEncoder().fit(records)
+    options = {"batch_size": 4, "with_metadata": True, "metadata_encoder": encoder}
+    from_files = _batches(make_dataset(records, image_size, **options))
+    from_shards = _batches(make_dataset(str(tmp_path / "sh"), image_size, **options))
+    from_index = _batches(make_dataset(index, image_size, **options))
+    assert len(from_files) == len(from_shards) == len(from_index) == 3
+    for (xf, mf, yf), (xs, ms, ys), (xi, _, _) in zip(
+        from_files, from_shards, from_index, strict=True
+    ):
+        np.testing.assert_allclose(xs, xf, atol=1e-6)
+        np.testing.assert_allclose(xi, xf, atol=1e-6)
+        np.testing.assert_allclose(ms, mf, atol=1e-6)
+        assert ys.tolist() == yf.tolist()
+    assert from_shards[0][2].tolist() == records.labels.tolist()[:4]  # records order
+
+
+def test_shards_shuffle_reproducibly_and_carry_the_file_shard_policy(tmp_path):
+    records = _mixed_folder(tmp_path)
+    write_shards(records, tmp_path / "sh", shard_size=3, workers=1, progress=False)
+    first = make_dataset(tmp_path / "sh", 16, 9, shuffle=True, seed=4)
+    second = make_dataset(tmp_path / "sh", 16, 9, shuffle=True, seed=4)
+    (x1, y1), (x2, y2) = next(iter(first)), next(iter(second))
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(y1, y2)
+    assert sorted(y1.numpy().tolist()) == sorted(records.labels.tolist())
+    policy = first.options().experimental_distribute.auto_shard_policy
+    assert policy == tf.data.experimental.AutoShardPolicy.FILE
+    assert int(first.cardinality()) == 1
+    cached = make_dataset(tmp_path / "sh", 16, 4, cache="memory", label_mode="one_hot")
+    assert [tuple(y.shape) for _, y in cached] == [(4, 2), (4, 2), (1, 2)]
+
+
+def test_a_truncated_shard_is_an_error_naming_it(tmp_path):
+    records = _mixed_folder(tmp_path)
+    index = write_shards(records, tmp_path / "sh", shard_size=4, workers=1, progress=False)
+    damaged = Path(index.files[1])
+    damaged.write_bytes(damaged.read_bytes()[:-200])
+    ds = make_dataset(tmp_path / "sh", 16, 4)
+    with pytest.raises(
+        tf.errors.OpError, match=r"DataError: Shard .*shard-00001-of-00003.*truncated"
+    ):
+        for _ in ds:
+            pass
+
+
+def test_on_error_skip_is_refused_for_shards(tmp_path):
+    records = _mixed_folder(tmp_path)
+    write_shards(records, tmp_path / "sh", shard_size=9, workers=1, progress=False)
+    assert read_shard_index(tmp_path / "sh").count == 9
+    with pytest.raises(ParameterError, match="on_error='skip'"):
+        make_dataset(tmp_path / "sh", 16, on_error="skip")
