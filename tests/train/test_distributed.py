@@ -57,6 +57,7 @@ WORKER = textwrap.dedent(
             keras.Input((16, 16, 3)),
             keras.layers.Conv2D(4, 3, activation="relu"),
             keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
+            *([keras.layers.BatchNormalization()] if args["bn"] else []),
             keras.layers.GlobalAveragePooling2D(),
             keras.layers.Dense(2, activation="softmax"),
         ])
@@ -105,7 +106,8 @@ def _launch(tmp_path: Path, data: Path, **kwargs) -> list[subprocess.Popen]:
         out = tmp_path / f"out{index}"
         out.mkdir()
         args = {"ports": ports, "index": index, "data": str(data), "out": str(out)}
-        args |= {"timeout": 60, "slow": False, "inside": True, "epochs": 1, "steps": None} | kwargs
+        defaults = {"timeout": 60, "slow": False, "inside": True, "bn": False}
+        args |= defaults | {"epochs": 1, "steps": None} | kwargs
         procs.append(
             subprocess.Popen(
                 [sys.executable, str(script), json.dumps(args)],
@@ -134,9 +136,10 @@ def _finish(procs: list[subprocess.Popen], timeout: float) -> list[tuple[int, st
 
 
 @pytest.mark.slow
-def test_two_workers_agree_and_match_one_process(tmp_path):
+@pytest.mark.parametrize("bn", [False, True], ids=["plain", "batchnorm"])
+def test_two_workers_agree_and_match_one_process(tmp_path, bn):
     x, y, data = _data(tmp_path)
-    results = _finish(_launch(tmp_path, data, inside=False), timeout=180)
+    results = _finish(_launch(tmp_path, data, inside=False, bn=bn), timeout=180)
     for rc, _, err in results:
         assert rc == 0, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
@@ -151,6 +154,11 @@ def test_two_workers_agree_and_match_one_process(tmp_path):
     assert (tmp_path / "out0" / "model.weights.h5").is_file()
     assert not (tmp_path / "out1" / "model.weights.h5").exists()
 
+    if bn:
+        # Each replica's BatchNorm normalizes its own half batch, so the run differs from
+        # one process; its moving statistics are averaged over the workers after every
+        # epoch (the weights above agree), which is what is checked here.
+        return
     # Each worker built its own model (seeds 0 and 1): they started apart.
     s0, s1 = (np.load(tmp_path / f"out{i}" / f"start{i}.npz") for i in range(2))
     assert max(float(np.abs(s0[k] - s1[k]).max()) for k in s0) > 0.01

@@ -97,20 +97,28 @@ def _default_loss(model: Any, dataset: Any) -> str:
     return "sparse_categorical_crossentropy"
 
 
-def _sync_from_chief(strategy: Any, variables: Sequence[Any]) -> None:
-    """Give every worker the chief's values (a clone's ``set_weights`` is local)."""
+def _agree(strategy: Any, variables: Sequence[Any], how: str) -> None:
+    """Make every replica's copy of ``variables`` equal: the chief's values (``"chief"``:
+    a clone's ``set_weights`` is local) or their mean over all replicas (``"mean"``: the
+    BatchNorm moving statistics, which each replica updates from its own batches).
+    """
     import tensorflow as tf
 
-    def chief_only() -> list[Any]:
+    if how == "mean":
+        variables = [v for v in variables if "float" in str(v.dtype)]
+    if not variables or strategy.num_replicas_in_sync == 1:
+        return
+
+    def local_values() -> list[Any]:
+        if how == "mean":
+            return [tf.identity(v.value) for v in variables]
         context = tf.distribute.get_replica_context()
         first = tf.equal(context.replica_id_in_sync_group, 0)
         return [tf.where(first, v.value, tf.zeros_like(v.value)) for v in variables]
 
-    if not variables or strategy.num_replicas_in_sync == 1:
-        return
-    values = strategy.run(tf.function(chief_only))
+    values = strategy.run(tf.function(local_values))
     for variable, value in zip(variables, values, strict=True):
-        variable.assign(strategy.reduce("SUM", value, axis=None))
+        variable.assign(strategy.reduce("MEAN" if how == "mean" else "SUM", value, axis=None))
 
 
 def _lost(error: Exception, timeout: float | None) -> WorkerLostError:
@@ -152,7 +160,10 @@ def fit_multi_worker(
     global batch of ``train`` is split between the workers (`shard_dataset`); each replica's
     loss is summed and divided by the global batch size, the optimizer all-reduces the
     gradients, and every worker ends with the same weights. Loss and accuracy are averaged
-    over all workers' samples.
+    over all workers' samples. BatchNorm moving statistics, which each replica updates from
+    its own part of the batch, are averaged over the replicas after every epoch; for batch
+    statistics over the whole global batch (the same training as one process), build the
+    model with ``keras.layers.BatchNormalization(synchronized=True)``.
 
     Args:
         model: the Keras classifier (softmax or one-unit sigmoid output). Build it inside
@@ -248,7 +259,7 @@ def fit_multi_worker(
 
     trained = placed_model(model, strategy, None)
     if trained is not model:
-        _sync_from_chief(strategy, trained.weights)
+        _agree(strategy, trained.weights, "chief")
     per_sample = _per_sample_loss(loss if loss is not None else _default_loss(trained, train))
     with strategy.scope():
         if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -319,6 +330,7 @@ def fit_multi_worker(
             start = time.perf_counter()
             logs: dict[str, float] = {}
             logs["loss"], logs["accuracy"] = run_epoch(train_step, dist_train, steps_per_epoch)
+            _agree(strategy, trained.non_trainable_weights, "mean")
             if dist_val is not None:
                 logs["val_loss"], logs["val_accuracy"] = run_epoch(eval_step, dist_val, None)
             for key, value in logs.items():
