@@ -1,3 +1,4 @@
+import argparse
 import contextlib
 import importlib.util
 import io
@@ -308,7 +309,8 @@ def test_predict_rejects_a_threshold_outside_0_1(tiny_run, capsys):
     with pytest.raises(SystemExit) as info:
         main(["predict", str(tiny_run[0]), "x.jpg", "--threshold", "1.5"])
     assert info.value.code == 2
-    assert "--threshold: must be a number in [0, 1], got 1.5" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--threshold: must be a finite number >= 0.0 and <= 1.0. Got 1.5 instead." in err
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -366,3 +368,15 @@ def test_resumed_runs_show_images_per_second_with_the_run_batch_size(tmp_path):
     assert _run_batch_size(str(tmp_path)) == 8
     (tmp_path / "config.json").write_text("{not json")
     assert _run_batch_size(str(tmp_path)) is None  # the bar then counts batches per second
+
+
+def test_every_command_has_a_help_line_and_its_runner_describes_it():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in sub._choices_actions}
+    assert set(sub.choices) == set(cli._COMMANDS)
+    for name, (_, runner) in cli._COMMANDS.items():
+        summary = runner.__doc__.strip().splitlines()[0]
+        assert helps[name] == summary[0].lower() + summary[1:].rstrip("."), name
+        description = sub.choices[name].description
+        assert description is None if name == "info" else len(description) > 40, name

@@ -233,3 +233,34 @@ def test_the_frozen_schema_1_run_folder_still_reads(tmp_path):
     first = table.sort_values("image_path").iloc[0]
     assert Path(first["image_path"]).name == expected["file"]
     assert abs(first["p_Parasitized"] - expected["p_Parasitized"]) < 1e-5
+
+
+def test_load_run_records_draws_the_same_seeded_subset_in_the_records_order():
+    import dataclasses
+
+    from dermnet.train.run import load_run_records
+
+    lines = []
+    config = dataclasses.replace(CONFIG, max_images=50, seed=3)
+    first = load_run_records(config, lines.append)
+    again = load_run_records(config, lambda _line: None)
+    other = load_run_records(dataclasses.replace(config, seed=4), lambda _line: None)
+    everything = load_run_records(dataclasses.replace(config, max_images=None), print)
+    assert len(first) == 50
+    assert first.frame["image_path"].tolist() == again.frame["image_path"].tolist()
+    assert first.frame["image_path"].tolist() != other.frame["image_path"].tolist()
+    order = {p: i for i, p in enumerate(everything.frame["image_path"])}
+    positions = [order[p] for p in first.frame["image_path"]]
+    assert positions == sorted(positions)  # a subset, in the records' order
+    assert lines == [
+        f"Loaded {len(everything)} images, 2 classes ({everything.name})",
+        "Using a random subset of 50 images (max_images)",
+    ]
+
+
+def test_the_run_modules_keep_their_old_names():
+    import dermnet.train.run as run_module
+    from dermnet.train import run_results
+
+    for name in ("evaluate_run", "predict_run", "explain_run"):
+        assert getattr(run_module, name) is getattr(run_results, name)

@@ -19,20 +19,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dermnet._core.quiet_import import import_tensorflow_quietly
-from dermnet.cli.arguments import UsageError
-from dermnet.cli.demo import collect_info
-from dermnet.cli.errors import cli_message, report_failures, show_warnings_as
-from dermnet.cli.evaluate import predictions_table
+from dermnet.cli.arguments import UsageError as UsageError
+from dermnet.cli.demo import collect_info as collect_info
+from dermnet.cli.errors import cli_message as cli_message
+from dermnet.cli.errors import report_failures, show_warnings_as
+from dermnet.cli.evaluate import predictions_table as predictions_table
 from dermnet.cli.parser import CHECKS as _CHECKS
 from dermnet.cli.parser import COMMANDS as _COMMANDS
 from dermnet.cli.parser import WITHOUT_TENSORFLOW as _WITHOUT_TENSORFLOW
-from dermnet.cli.parser import build_parser
-from dermnet.cli.train import _run_batch_size
+from dermnet.cli.parser import build_parser as build_parser
+from dermnet.cli.train import _run_batch_size as _run_batch_size
 
 __all__ = ["main"]
-
-# Names importable from `dermnet.cli` as before it became a package.
-_KEPT = (UsageError, collect_info, cli_message, predictions_table, build_parser, _run_batch_size)
+# `build_parser`, `cli_message`, `collect_info`, `predictions_table`, `UsageError` and
+# `_run_batch_size` stay importable from `dermnet.cli`, as before it became a package.
 
 
 def main(argv: Sequence[str] | None = None) -> int:

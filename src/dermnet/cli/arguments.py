@@ -11,6 +11,7 @@ instead of passing the parser and failing later. Nothing here imports TensorFlow
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "add_output",
     "add_quiet",
     "argument_type",
+    "command_parser",
     "existing_path",
     "float_type",
     "int_type",
@@ -179,3 +181,16 @@ def known(lookup: Callable[[], Any], option: str) -> None:
         lookup()
     except UnknownNameError as exc:
         raise UsageError(f"{option}: {exc}") from None
+
+
+def command_parser(sub: Any, name: str, runner: Callable[..., int]) -> argparse.ArgumentParser:
+    """The parser of command ``name``, described by its runner's docstring.
+
+    The docstring's first line is the one-line help of ``dermnet --help`` (without its
+    full stop); the paragraphs after it are the description of ``dermnet NAME --help``.
+    """
+    doc = inspect.cleandoc(runner.__doc__ or "")
+    summary, _, description = doc.partition("\n\n")
+    summary = " ".join(summary.split()).rstrip(".")
+    help_text = summary[:1].lower() + summary[1:]
+    return sub.add_parser(name, help=help_text, description=" ".join(description.split()) or None)

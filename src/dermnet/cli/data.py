@@ -9,19 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dermnet.cli.arguments import add_output, add_quiet, int_type
+from dermnet.cli.arguments import add_output, add_quiet, command_parser, int_type
 
 __all__ = ["add_describe", "add_preprocess", "run_describe", "run_preprocess"]
 
 
 def add_describe(sub: Any) -> None:
-    p = sub.add_parser(
-        "describe",
-        help="counts, groups, age/sex/site tables and figures of a local dataset",
-        description="Load a dataset with a registered loader (see `dermnet info`) and print "
-        "its description; --validate also decodes every image and reports problems (exit "
-        "status 1 if any); --output writes the tables and figures.",
-    )
+    p = command_parser(sub, "describe", run_describe)
     p.add_argument("dataset", help="a registered dataset name, e.g. ham10000, isic2020")
     p.add_argument("root", help="the dataset folder (or file, for csv/medmnist/hmnist)")
     add_output(p, None, "folder for summary.txt, CSV tables and PNG figures")
@@ -34,10 +28,16 @@ def add_describe(sub: Any) -> None:
 
 
 def run_describe(args: argparse.Namespace) -> int:
+    """Counts, groups, age/sex/site tables and figures of a local dataset.
+
+    Load a dataset with a registered loader (see `dermnet info`) and print its description;
+    --validate also decodes every image and reports problems (exit status 1 if any);
+    --output writes the tables and figures.
+    """
     import inspect
 
     from dermnet.data import describe, load_dataset, validate
-    from dermnet.data.loaders import DATASETS, list_datasets
+    from dermnet.data.datasets import DATASETS, list_datasets
 
     list_datasets()  # registers every built-in loader
     options: dict[str, Any] = {}
@@ -65,14 +65,7 @@ def run_describe(args: argparse.Namespace) -> int:
 
 
 def add_preprocess(sub: Any) -> None:
-    p = sub.add_parser(
-        "preprocess",
-        help="apply a preprocessing preset to an image folder and write a cache",
-        description="Apply a preprocessing pipeline (a named preset or a pipeline JSON "
-        "file) to every image under SRC, in parallel, and write the results under DST "
-        "with the same sub-folders. Re-running resumes: valid outputs are skipped. "
-        "DST/dermnet_preprocess.json records the pipeline, counts and errors.",
-    )
+    p = command_parser(sub, "preprocess", run_preprocess)
     p.add_argument("source", metavar="SRC", help="folder of images (searched recursively)")
     p.add_argument("destination", metavar="DST", help="cache folder to write")
     how = p.add_mutually_exclusive_group()
@@ -133,6 +126,13 @@ def _pipeline(args: argparse.Namespace) -> Any:
 
 
 def run_preprocess(args: argparse.Namespace) -> int:
+    """Apply a preprocessing preset to an image folder and write a cache.
+
+    Apply a preprocessing pipeline (a named preset or a pipeline JSON file) to every image
+    under SRC, in parallel, and write the results under DST with the same sub-folders. Re-
+    running resumes: valid outputs are skipped. DST/dermnet_preprocess.json records the
+    pipeline, counts and errors.
+    """
     from dermnet.transforms import preprocess_folder
 
     pipeline = _pipeline(args)

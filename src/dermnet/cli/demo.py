@@ -10,20 +10,21 @@ from typing import Any
 
 from dermnet._core.quiet_import import import_tensorflow_quietly
 from dermnet._version import __version__
-from dermnet.cli.arguments import SEED, add_output, add_quiet, int_type, progress_log
+from dermnet.cli.arguments import (
+    SEED,
+    add_output,
+    add_quiet,
+    command_parser,
+    int_type,
+    progress_log,
+)
 from dermnet.train.demo import MIN_IMAGE_SIZE
 
 __all__ = ["add_demo", "add_info", "collect_info", "run_demo_command", "run_info"]
 
 
 def add_demo(sub: Any) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="train, evaluate and explain a small CNN on the bundled HAM10000 sample",
-        description="Train a small CNN on 700 bundled HAM10000 images (split by lesion), "
-        "evaluate it on held-out lesions, draw Grad-CAM overlays, and write metrics.json, "
-        "PNG figures and report.html to --output.",
-    )
+    p = command_parser(sub, "demo", run_demo_command)
     add_output(p, "dermnet-demo", "output folder")
     p.add_argument(
         "--epochs", type=int_type(low=1), default=30, help="training epochs (default: %(default)s)"
@@ -39,6 +40,12 @@ def add_demo(sub: Any) -> None:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
+    """Train, evaluate and explain a small CNN on the bundled HAM10000 sample.
+
+    Train a small CNN on 700 bundled HAM10000 images (split by lesion), evaluate it on held-
+    out lesions, draw Grad-CAM overlays, and write metrics.json, PNG figures and report.html
+    to --output.
+    """
     from dermnet.train.callbacks import ProgressBar
     from dermnet.train.demo import run_demo
 
@@ -55,9 +62,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
 
 
 def add_info(sub: Any) -> None:
-    p = sub.add_parser(
-        "info", help="versions, devices and the registered models, transforms, datasets"
-    )
+    p = command_parser(sub, "info", run_info)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -102,6 +107,7 @@ def collect_info() -> dict[str, Any]:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """Versions, devices and the registered models, transforms, datasets."""
     info = collect_info()
     if args.json:
         print(json.dumps(info, indent=2))

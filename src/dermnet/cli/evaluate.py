@@ -15,6 +15,7 @@ from dermnet.cli.arguments import (
     add_model_file,
     add_output,
     add_quiet,
+    command_parser,
     existing_path,
     float_type,
     int_type,
@@ -76,12 +77,7 @@ def print_report_summary(run: Path, split: str) -> None:
 
 # -- evaluate -------------------------------------------------------------------------------
 def add_evaluate(sub: Any) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="evaluate a run's model on its test (or validation) split",
-        description="Load RUN_DIR/model.keras and score it on the run's own held-out split "
-        "(from split.csv); print the report and write metrics.json.",
-    )
+    p = command_parser(sub, "evaluate", run_evaluate)
     p.add_argument("run_dir", help="a run folder written by dermnet train")
     p.add_argument("--split", choices=("test", "val"), default="test", help="default: test")
     add_model_file(p)
@@ -100,6 +96,11 @@ def check_evaluate(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a run's model on its test (or validation) split.
+
+    Load RUN_DIR/model.keras and score it on the run's own held-out split (from split.csv);
+    print the report and write metrics.json.
+    """
     from dermnet.train.run import evaluate_run
 
     with _ProgressCounter("evaluate", enabled=True) as counter:
@@ -119,15 +120,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 # -- predict --------------------------------------------------------------------------------
 def add_predict(sub: Any) -> None:
-    p = sub.add_parser(
-        "predict",
-        help="predict images with a run's model",
-        description="Classify image files and folders (searched recursively) with "
-        "RUN_DIR/model.keras, read as in training. Writes a CSV table (to standard output, "
-        "or --output): image, prediction (the top class), probability (of the top class), "
-        "low_confidence (True when that probability is below --threshold), then p_<class>, "
-        "one probability column per class.",
-    )
+    p = command_parser(sub, "predict", run_predict)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by dermnet train")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files and/or folders")
     add_output(p, None, "CSV file (default: standard output)")
@@ -168,6 +161,13 @@ def predictions_table(table: Any, threshold: float = 0.5) -> Any:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    """Predict images with a run's model.
+
+    Classify image files and folders (searched recursively) with RUN_DIR/model.keras, read
+    as in training. Writes a CSV table (to standard output, or --output): image, prediction
+    (the top class), probability (of the top class), low_confidence (True when that
+    probability is below --threshold), then p_<class>, one probability column per class.
+    """
     from dermnet.train.run import predict_run
 
     with _ProgressCounter("predict", enabled=not args.quiet) as counter:
@@ -193,14 +193,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 # -- explain --------------------------------------------------------------------------------
 def add_explain(sub: Any) -> None:
-    p = sub.add_parser(
-        "explain",
-        help="explain a saved model's predictions on image files (overlays + HTML page)",
-        description="Load a model (a .keras file or a run folder with model.keras), explain "
-        "its prediction for each image with the chosen method, and write one overlay PNG per "
-        "image, explanations.json and index.html to --output. Images are resized to the "
-        "model's input size.",
-    )
+    p = command_parser(sub, "explain", run_explain)
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to explain")
     p.add_argument(
         "--model", "-m", required=True, metavar="RUN_OR_FILE", help="a .keras file or run folder"
@@ -272,6 +265,13 @@ def _explain_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    """Explain a saved model's predictions on image files (overlays + HTML page).
+
+    Load a model (a .keras file or a run folder with model.keras), explain its prediction
+    for each image with the chosen method, and write one overlay PNG per image,
+    explanations.json and index.html to --output. Images are resized to the model's input
+    size.
+    """
     options = {"method": args.method, "class_index": args.class_index, **_explain_options(args)}
     model = Path(args.model)
     if is_run_folder(model):

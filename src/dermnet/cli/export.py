@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from dermnet._core.errors import OptionalDependencyError
-from dermnet._core.protocols import IMAGE_INPUT
 from dermnet._core.quiet_import import hide_native_stderr
-from dermnet.cli.arguments import UsageError, add_model_file, add_output, existing_path
+from dermnet.cli.arguments import (
+    UsageError,
+    add_model_file,
+    add_output,
+    command_parser,
+    existing_path,
+)
 
 __all__ = ["add_export", "check_export", "run_export"]
 
@@ -18,15 +23,7 @@ _EXPORT_FORMATS = {"savedmodel": "saved_model", "tflite": "tflite", "onnx": "onn
 
 
 def add_export(sub: Any) -> None:
-    p = sub.add_parser(
-        "export",
-        help="export a run's model to SavedModel, TFLite or ONNX",
-        description="Export RUN/model.keras (or a .keras file) and check that the export "
-        "gives the same outputs as the Keras model on random inputs. The exported graph "
-        f"takes the input {IMAGE_INPUT!r} (float32, 0-255, batch x height x width x 3). ONNX "
-        "needs the optional packages tf2onnx and onnxruntime: "
-        'pip install "dermnet[onnx]".',
-    )
+    p = command_parser(sub, "export", run_export)
     p.add_argument("run", metavar="RUN", help="a run folder or a .keras file")
     p.add_argument(
         "--format", "-f", required=True, choices=tuple(_EXPORT_FORMATS), help="export format"
@@ -75,6 +72,13 @@ def check_export(args: argparse.Namespace) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Export a run's model to SavedModel, TFLite or ONNX.
+
+    Export RUN/model.keras (or a .keras file) and check that the export gives the same
+    outputs as the Keras model on random inputs. The exported graph takes the model's image
+    input, 'image' (float32, 0-255, batch x height x width x 3). ONNX needs the optional
+    packages tf2onnx and onnxruntime: pip install "dermnet[onnx]".
+    """
     from dermnet.models import export_model, load_model
 
     model_path, output = _export_paths(args)

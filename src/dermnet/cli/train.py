@@ -21,6 +21,7 @@ from dermnet.cli.arguments import (
     add_output,
     add_quiet,
     argument_type,
+    command_parser,
     existing_path,
     known,
     progress_log,
@@ -87,16 +88,7 @@ def _add_field_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_train(sub: Any) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train a model from a recipe, a run file or options; write a run folder",
-        description="Train a model and write a run folder (--output): config.json, split.csv, "
-        "model.keras, last.keras, history, TensorBoard logs, then the evaluation on the test "
-        "split: metrics.json, metrics.md, report.html and model_card.md. Settings come from "
-        "a built-in --recipe (dermnet recipes lists them), then a TOML --config file, then "
-        "the options below, each overriding the one before. --resume continues an "
-        "interrupted run.",
-    )
+    p = command_parser(sub, "train", run_train)
     p.add_argument("--recipe", metavar="NAME", help="start from this built-in recipe")
     p.add_argument("--config", metavar="FILE", help="a TOML run file (field = value lines)")
     add_output(p, None, "run folder (default: runs/<recipe or model>)")
@@ -158,7 +150,7 @@ def _check_recipe(name: str, option: str) -> None:
 def _check_data_source(config: Any) -> None:
     """The config's dataset and root, or its bundled sample, exist."""
     if config.dataset is not None:
-        from dermnet.data.loaders import DATASETS, list_datasets
+        from dermnet.data.datasets import DATASETS, list_datasets
 
         list_datasets()  # registers every built-in loader
         known(lambda: DATASETS.get(config.dataset, where="--dataset"), "--dataset")
@@ -208,6 +200,14 @@ def _run_batch_size(run_dir: str) -> int | None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Train a model from a recipe, a run file or options; write a run folder.
+
+    Train a model and write a run folder (--output): config.json, split.csv, model.keras,
+    last.keras, history, TensorBoard logs, then the evaluation on the test split:
+    metrics.json, metrics.md, report.html and model_card.md. Settings come from a built-in
+    --recipe (dermnet recipes lists them), then a TOML --config file, then the options
+    below, each overriding the one before. --resume continues an interrupted run.
+    """
     from dermnet.train.callbacks import ProgressBar
     from dermnet.train.run import train_run
 
@@ -235,12 +235,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 # -- recipes --------------------------------------------------------------------------------
 def add_recipes(sub: Any) -> None:
-    p = sub.add_parser(
-        "recipes",
-        help="list the built-in training recipes (dermnet train --recipe NAME)",
-        description="List the built-in recipes with one line each; --show NAME prints a "
-        "recipe as a TOML run file to copy and edit (dermnet train --config FILE).",
-    )
+    p = command_parser(sub, "recipes", run_recipes)
     p.add_argument("--show", metavar="NAME", default=None, help="print this recipe as TOML")
 
 
@@ -250,6 +245,11 @@ def check_recipes(args: argparse.Namespace) -> None:
 
 
 def run_recipes(args: argparse.Namespace) -> int:
+    """List the built-in training recipes (dermnet train --recipe NAME).
+
+    List the built-in recipes with one line each; --show NAME prints a recipe as a TOML run
+    file to copy and edit (dermnet train --config FILE).
+    """
     from dermnet.train.run_config import get_recipe, list_recipes, recipe_summary
 
     if args.show is not None:

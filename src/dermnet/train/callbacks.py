@@ -1,4 +1,5 @@
-"""Keras callbacks used by `dermnet.train.fit`: progress lines and bars, a history plot.
+"""Keras callbacks used by `dermnet.train.fit` and `train_run`: progress lines and bars, a
+history plot, the per-epoch seeds and the per-epoch files of a run folder.
 
 Defines Keras subclasses, so it imports Keras at module level.
 """
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import keras
+import numpy as np
 
 from dermnet._core.progress import Progress
 
-__all__ = ["CSVHistory", "EpochLogger", "HistoryPlot", "ProgressBar"]
+__all__ = ["CSVHistory", "EpochLogger", "EpochSeed", "HistoryPlot", "ProgressBar", "RunState"]
 
 
 def _log_order(key: str) -> tuple[bool, bool, bool]:
@@ -249,3 +251,68 @@ class CSVHistory(keras.callbacks.Callback):
         self._rows = [r for r in self._rows if int(r.get("epoch", -1)) < epoch] + [row]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, pd.DataFrame(self._rows).to_csv(index=False))
+
+
+class EpochSeed(keras.callbacks.Callback):
+    """At the start of epoch ``e``: every random state a function of ``(seed, e)`` alone.
+
+    Sets the data pipeline's ``epoch`` variable (shuffle order and augmentation of the
+    epoch, see `dermnet.data.make_dataset`), the global seeds, and the state of every
+    ``SeedGenerator`` of the model (dropout and other random layers). A run resumed at
+    epoch ``e`` therefore draws exactly what an uninterrupted run draws in epoch ``e``.
+
+    Args:
+        seed: the run's seed.
+        epoch: the ``tf.Variable`` the data pipeline reads its epoch from.
+    """
+
+    def __init__(self, seed: int, epoch: Any) -> None:
+        super().__init__()
+        self.seed = seed
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        seed = self.seed
+        self.epoch.assign(epoch)
+        keras.utils.set_random_seed((seed + 1_000_003 * (epoch + 1)) % 2**32)
+        generators: list[Any] = []
+        for layer in self.model._flatten_layers():
+            for generator in getattr(layer, "_seed_generators", ()):
+                if all(generator is not g for g in generators):
+                    generators.append(generator)
+        for i, generator in enumerate(generators):
+            state = np.array([(seed + 7919 * (i + 1)) % 2**31, 104_729 * epoch], dtype=np.int64)
+            generator.state.assign(state.astype(generator.state.dtype))
+
+
+class RunState(keras.callbacks.Callback):
+    """After every epoch of a run: the best model (if kept), ``last.keras``, ``state.json``.
+
+    Each file is replaced atomically (`dermnet.train.run_folder.save_model_atomic`), so a
+    kill at any moment leaves a run that resumes.
+
+    Args:
+        run: the run folder.
+        monitor: the quantity whose lowest value marks the best epoch.
+        best: the best value of the epochs before (resuming), or ``None``.
+        keep_best: save the best epoch's model as ``model.keras``.
+    """
+
+    def __init__(self, run: Path, monitor: str, best: float | None, keep_best: bool) -> None:
+        super().__init__()
+        self.run = Path(run)
+        self.monitor = monitor
+        self.best = best
+        self.keep_best = keep_best
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        from dermnet.train import run_folder  # looked up at call time: tests replace it
+
+        value = (logs or {}).get(self.monitor)
+        if self.keep_best and value is not None and (self.best is None or value < self.best):
+            self.best = float(value)
+            run_folder.save_model_atomic(self.model, self.run / "model.keras")
+        run_folder.save_model_atomic(self.model, self.run / "last.keras")
+        run_folder.write_json(
+            self.run / "state.json", {"epochs_done": epoch + 1, "finished": False}
+        )

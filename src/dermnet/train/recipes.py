@@ -108,8 +108,8 @@ def fine_tune(
     Examples:
         >>> import numpy as np, tensorflow as tf
         >>> from dermnet.models import create_model
-        >>> x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
-        >>> ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
+        >>> pixels = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+        >>> ds = tf.data.Dataset.from_tensors((pixels, np.array([0, 1, 0, 1]))).repeat(2)
         >>> model = create_model("compact_cnn", 2, input_shape=(32, 32, 3))
         >>> result = fine_tune(model, ds, ds, head_epochs=1, epochs=1, verbose=0)
         >>> len(result.history["loss"]), result.finetune_report.batchnorm_trainable

@@ -1,8 +1,8 @@
-"""Run folders: what ``dermnet train`` writes and ``dermnet evaluate``/``predict`` read.
+"""Training a run: `train_run` turns a `RunConfig` (a built-in recipe, a TOML run file,
+flags) into a run folder, which `dermnet.train.RunFolder` owns the format of.
 
-`train_run` turns a `RunConfig` (a built-in recipe, a TOML run file, flags) into a
-run folder; `evaluate_run` and `predict_run` read one through
-`dermnet.train.RunFolder`, which owns the folder's format (see its module for the files).
+`evaluate_run`, `predict_run` and `explain_run`, which read a trained run, live in
+`dermnet.train.run_results` and are importable from here as before.
 
 An interrupted run resumes from ``last.keras`` at the next epoch
 (``train_run(..., resume=True)``, ``dermnet train --resume``), with the same split, the
@@ -16,13 +16,13 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dermnet._core.errors import DataError, MissingFileError, ParameterError
+from dermnet._core.errors import DataError, ParameterError
 from dermnet._core.validation import check_int, check_option, fail
 from dermnet.train.run_config import RunConfig
 from dermnet.train.run_folder import (
@@ -31,9 +31,17 @@ from dermnet.train.run_folder import (
     load_model_file,
     replace_atomic,
     save_model_atomic,
-    temporary_sibling,
     write_atomic,
     write_json,
+)
+from dermnet.train.run_results import (
+    _headline_text,
+    _history_rows,
+    _intervals,
+    _role_name,
+    evaluate_run,
+    explain_run,
+    predict_run,
 )
 
 __all__ = ["RunConfig", "evaluate_run", "explain_run", "predict_run", "train_run"]
@@ -53,12 +61,24 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _load_records(config: RunConfig) -> Any:
+def load_run_records(config: RunConfig, log: Callable[[str], None] = print) -> Any:
+    """The records a run trains on: its dataset or bundled sample, at most ``max_images``.
+
+    The subset is drawn with the run's seed, in the records' order, so the same config
+    gives the same images (`train_run` and cross-validation share it).
+    """
     from dermnet import data
 
     if config.sample is not None:
-        return data.load_sample(config.sample)
-    return data.load_dataset(str(config.dataset), str(config.root))
+        records = data.load_sample(config.sample)
+    else:
+        records = data.load_dataset(str(config.dataset), str(config.root))
+    log(f"Loaded {len(records)} images, {records.num_classes} classes ({records.name})")
+    if config.max_images is not None and len(records) > config.max_images:
+        rng = np.random.default_rng(config.seed)
+        records = records.subset(np.sort(rng.permutation(len(records))[: config.max_images]))
+        log(f"Using a random subset of {len(records)} images (max_images)")
+    return records
 
 
 def _metadata_encoder_class() -> Any:
@@ -118,79 +138,9 @@ def _dataset(records: Any, run: RunFolder, *, training: bool, epoch: Any = None)
     return make_dataset(records, run.data_config, config.batch_size, **options)
 
 
-def _history_rows(path: Path, keep: int) -> dict[str, list[float]]:
-    """The first ``keep`` rows of a CSV history (rewritten to exactly those rows)."""
-    import pandas as pd
-
-    if not path.is_file() or keep == 0:
-        if path.is_file():
-            path.unlink()
-        return {}
-    try:
-        full = pd.read_csv(path)
-        table = full.iloc[:keep]
-        history = {c: table[c].astype(float).tolist() for c in table.columns if c != "epoch"}
-    except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(
-            f"The training history {path} is damaged ({type(exc).__name__}: {exc}). It holds "
-            "only the per-epoch losses for the curves: delete it and run again (the curves "
-            "then start at the next epoch)."
-        ) from None
-    if len(table) < len(full):
-        write_atomic(path, table.to_csv(index=False))
-    return history
-
-
 def _save_atomic(model: Any, path: Path) -> None:
     """Save a ``.keras`` file so that a kill mid-save never leaves a broken file."""
     save_model_atomic(model, path)
-
-
-def _make_epoch_seed_callback(seed: int, epoch: Any) -> Any:
-    """At the start of epoch ``e``: every random state a function of ``(seed, e)`` alone.
-
-    Sets the data pipeline's ``epoch`` variable (shuffle order and augmentation of the
-    epoch, see `dermnet.data.make_dataset`), the global seeds, and the state of every
-    ``SeedGenerator`` of the model (dropout and other random layers). A run resumed at
-    epoch ``e`` therefore draws exactly what an uninterrupted run draws in epoch ``e``.
-    """
-    import keras
-
-    class EpochSeed(keras.callbacks.Callback):
-        def on_epoch_begin(self, e: int, logs: Any = None) -> None:
-            epoch.assign(e)
-            keras.utils.set_random_seed((seed + 1_000_003 * (e + 1)) % 2**32)
-            generators = []
-            for layer in self.model._flatten_layers():
-                for generator in getattr(layer, "_seed_generators", ()):
-                    if all(generator is not g for g in generators):
-                        generators.append(generator)
-            for i, generator in enumerate(generators):
-                state = np.array([(seed + 7919 * (i + 1)) % 2**31, 104_729 * e], dtype=np.int64)
-                generator.state.assign(state.astype(generator.state.dtype))
-
-    return EpochSeed()
-
-
-def _make_state_callback(run: Path, monitor: str, best: float | None, keep_best: bool) -> Any:
-    import keras
-
-    class RunState(keras.callbacks.Callback):
-        """After every epoch: the best model (if kept), ``last.keras``, ``state.json``."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.best = best
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            value = (logs or {}).get(monitor)
-            if keep_best and value is not None and (self.best is None or value < self.best):
-                self.best = float(value)
-                _save_atomic(self.model, run / "model.keras")
-            _save_atomic(self.model, run / "last.keras")
-            write_json(run / "state.json", {"epochs_done": epoch + 1, "finished": False})
-
-    return RunState()
 
 
 def _new_model(config: RunConfig, data_config: Any, num_classes: int, metadata_dim: Any) -> Any:
@@ -363,8 +313,9 @@ def train_run(
     from dermnet import imbalance
     from dermnet._core.seeding import seed_everything
     from dermnet.data import split
-    from dermnet.train.callbacks import HistoryPlot
-    from dermnet.train.trainer import _trains_batchnorm, fit, recalibrate_after_training
+    from dermnet.train.batchnorm import recalibrate_after_training, trains_batchnorm
+    from dermnet.train.callbacks import EpochSeed, HistoryPlot, RunState
+    from dermnet.train.trainer import fit
 
     out = Path(output_dir)
     started = time.perf_counter()
@@ -395,12 +346,7 @@ def train_run(
             log(f"Replacing the run in {out}, which never finished an epoch")
         data_config = resolve_run_data_config(config)
         seed_everything(config.seed)
-        records = _load_records(config)
-        log(f"Loaded {len(records)} images, {records.num_classes} classes ({records.name})")
-        if config.max_images is not None and len(records) > config.max_images:
-            rng = np.random.default_rng(config.seed)
-            records = records.subset(np.sort(rng.permutation(len(records))[: config.max_images]))
-            log(f"Using a random subset of {len(records)} images (max_images)")
+        records = load_run_records(config, log)
         group = "auto" if config.group_by is None else config.group_by
         parts = split(
             records,
@@ -451,8 +397,8 @@ def train_run(
             HistoryPlot(out / "history.png", initial=history),
             keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False),
             *callbacks,
-            _make_epoch_seed_callback(config.seed, epoch),
-            _make_state_callback(out, monitor, best, keep_best),
+            EpochSeed(config.seed, epoch),
+            RunState(out, monitor, best, keep_best),
         ]
         log(
             f"Training {config.model} on {len(train_records)} images "
@@ -487,7 +433,7 @@ def train_run(
         )
         if not keep_best:
             _save_atomic(model, out / "model.keras")
-        if _trains_batchnorm(model):
+        if trains_batchnorm(model):
             used = recalibrate_after_training(
                 model,
                 train_ds,
@@ -512,260 +458,3 @@ def train_run(
     summary["wall_time_s"] = round(time.perf_counter() - started, 1)
     log(f"Run folder: {out} (open {out / 'report.html'})")
     return summary
-
-
-def _role_name(role: str) -> str:
-    return {"test": "Test", "val": "Validation"}[role]
-
-
-def _intervals(report: Any) -> dict[str, list[float]]:
-    out = {}
-    for name in ("accuracy", "balanced_accuracy", "macro_auc"):
-        try:
-            interval = report.interval(name)
-        except (KeyError, ValueError, ParameterError):
-            continue
-        if interval is not None:
-            out[name] = [float(interval[0]), float(interval[1])]
-    return out
-
-
-def _headline_text(report: Any) -> str:
-    head = report.headline()
-    intervals = _intervals(report)
-    parts = []
-    for name, label in (("balanced_accuracy", "balanced accuracy"), ("macro_auc", "macro AUC")):
-        value = head.get(name)
-        if value is None:
-            parts.append(f"{label} undefined")
-            continue
-        ci = intervals.get(name)
-        parts.append(f"{label} {value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
-    return ", ".join(parts) + " (95% bootstrap intervals)"
-
-
-def evaluate_run(
-    run_dir: str | os.PathLike[str],
-    split: str = "test",
-    *,
-    model_file: str = "model.keras",
-    write: bool = True,
-    n_bootstrap: int = 1000,
-    batch_size: int = 64,
-    progress: Callable[[int, int], None] | None = None,
-    extra_figures: Mapping[str, Any] | None = None,
-    positive_class: str | None = None,
-) -> Any:
-    """Evaluate a run's model on its own test (or validation) split.
-
-    The images are read with the run's data config and scored with
-    `RunFolder.score` (test-time augmentation and logit adjustment as configured).
-
-    Args:
-        run_dir: a run folder written by `train_run`.
-        split: ``"test"`` or ``"val"``.
-        model_file: the model in the folder (``"model.keras"``, the kept one; or
-            ``"last.keras"``).
-        write: write ``metrics.json``, ``metrics.md``, ``report.html``,
-            ``model_card.md`` and ``confusion_matrix.png`` (with a ``_val`` suffix for
-            ``split="val"``).
-        n_bootstrap: bootstrap resamples for the 95% intervals.
-        batch_size: images per forward pass.
-        progress: called with ``(done, total)`` while scoring.
-        extra_figures: more figures for ``report.html``, ``{caption: figure or PNG}``.
-        positive_class: the class of interest (sensitivity at fixed specificity); by
-            default the one `dermnet.metrics.evaluate` picks by name (mel, malignant, ...).
-
-    Returns:
-        A `dermnet.metrics.EvaluationReport`.
-    """
-    from dermnet.metrics import evaluate
-
-    split = check_option(split, ("test", "val"), "split", "evaluate_run")
-    folder = RunFolder(run_dir)
-    model = folder.load_model(model_file)
-    records = folder.records(split)
-    images, metadata = folder.read_records(records, batch_size=batch_size)
-    scores = folder.score(model, images, metadata, batch_size=batch_size, progress=progress)
-    options = {} if positive_class is None else {"positive_class": positive_class}
-    report = evaluate(
-        records.labels,
-        scores,
-        folder.classes,
-        n_bootstrap=n_bootstrap,
-        seed=folder.config.seed,
-        **options,
-    )
-    if write:
-        _write_evaluation(folder, report, split, model_file, len(records), extra_figures)
-    return report
-
-
-def _model_card(folder: RunFolder, split: str) -> Any:
-    from dermnet import metrics
-
-    return metrics.ModelCard.from_run_info(folder.model_card_facts(evaluated_on=split))
-
-
-def _write_evaluation(
-    folder: RunFolder,
-    report: Any,
-    split: str,
-    model_file: str,
-    images: int,
-    extra_figures: Mapping[str, Any] | None = None,
-) -> None:
-    from dermnet.metrics import figure_to_png, plot_confusion_matrix
-
-    run = folder.path
-    suffix = "" if split == "test" else f"_{split}"
-    card = _model_card(folder, split)
-    report = report.with_model_card(card)
-    result = {"split": split, "model_file": model_file, "images": images, **report.to_dict()}
-    write_json(run / f"metrics{suffix}.json", result)
-    write_atomic(run / f"metrics{suffix}.md", report.to_markdown())
-    write_atomic(run / f"summary{suffix}.txt", report.summary() + "\n")
-    history = _history_rows(run / "history.csv", 10**9) or None
-    name = {"test": "test", "val": "validation"}[split]
-    html = run / f"report{suffix}.html"
-    report.to_html(
-        temporary_sibling(html),
-        title=f"dermnet run {run.name}: {folder.config.model} on the {name} split",
-        history=history,
-        extra_figures=extra_figures,
-    )
-    replace_atomic(temporary_sibling(html), html)
-    write_atomic(run / f"model_card{suffix}.md", report.model_card_markdown())
-    figure = plot_confusion_matrix(report.confusion_matrix, folder.classes)
-    write_atomic(run / f"confusion_matrix{suffix}.png", figure_to_png(figure))
-
-
-def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
-    from dermnet.data.loaders import IMAGE_EXTENSIONS
-
-    paths: list[str] = []
-    other: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            found = [str(p) for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-            other += [str(p) for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
-            if not found:
-                raise DataError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in folder {path}.")
-            paths += found
-        elif path.is_file():
-            paths.append(str(path.resolve()))
-        else:
-            raise MissingFileError(f"The image or folder to predict does not exist: {path}")
-    if other:
-        import warnings
-
-        shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
-        warnings.warn(
-            f"scored {len(paths)} of {len(paths) + len(other)} files: {len(other)} file(s) in "
-            f"the given folder(s) are not images dermnet reads ({', '.join(IMAGE_EXTENSIONS)}): "
-            f"{shown}",
-            UserWarning,
-            stacklevel=3,
-        )
-    return paths
-
-
-def predict_run(
-    run_dir: str | os.PathLike[str],
-    inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
-    *,
-    model_file: str = "model.keras",
-    batch_size: int = 64,
-    metadata: Mapping[str, Mapping[str, Any]] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Any:
-    """Predict images (files or folders) with a run's model, read as in training.
-
-    Args:
-        run_dir: a run folder written by `train_run`.
-        inputs: image files and/or folders (searched recursively).
-        model_file: the model in the folder.
-        batch_size: images per batch.
-        metadata: for a metadata run, ``{file name or path: {column: value}}``; files
-            without an entry are scored with their metadata marked missing.
-        progress: called with ``(done, total)`` while scoring.
-
-    Returns:
-        A ``pandas.DataFrame``: ``image_path``, ``prediction`` (class name),
-        ``confidence``, and one ``p_<class>`` probability column per class.
-    """
-    import pandas as pd
-
-    batch_size = check_int(batch_size, "batch_size", "predict_run", low=1)
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    folder = RunFolder(run_dir)
-    paths = _image_paths(inputs)
-    model = folder.load_model(model_file)
-    scores = folder.predict_files(
-        paths, model=model, metadata=metadata, batch_size=batch_size, progress=progress
-    )
-    out = pd.DataFrame({"image_path": paths})
-    out["prediction"] = [folder.classes[i] for i in scores.argmax(axis=1)]
-    out["confidence"] = scores.max(axis=1)
-    for i, name in enumerate(folder.classes):
-        out[f"p_{name}"] = scores[:, i]
-    return out
-
-
-def explain_run(
-    run_dir: str | os.PathLike[str],
-    images: Sequence[str | os.PathLike[str]],
-    output: str | os.PathLike[str],
-    *,
-    method: str = "gradcam",
-    model_file: str = "model.keras",
-    class_index: int | None = None,
-    metadata: Mapping[str, Mapping[str, Any]] | None = None,
-    **options: Any,
-) -> list[dict[str, Any]]:
-    """Explain image files with a run's model: overlays, ``explanations.json``, ``index.html``.
-
-    The files are read with the run's data config and the reported probabilities come
-    from `RunFolder.score` (the run's test-time augmentation and logit adjustment), so
-    they equal what `predict_run` gives for the same files.
-
-    Args:
-        run_dir: a run folder.
-        images: image files and/or folders (searched recursively).
-        output: the output folder.
-        method: an explanation method (`dermnet.explain.list_methods`).
-        model_file: the model in the folder.
-        class_index: the class to explain; ``None``: each image's predicted class.
-        metadata: for a metadata run, as in `predict_run`.
-        **options: passed to `dermnet.explain.write_explanations`.
-
-    Returns:
-        One dict per image (see `dermnet.explain.write_explanations`).
-    """
-    from dermnet.explain import write_explanations
-
-    folder = RunFolder(run_dir)
-    if isinstance(images, (str, os.PathLike)):
-        images = [images]
-    paths = _image_paths(images)
-    model = folder.load_model(model_file)
-    _, encoded = folder.read_files(paths, metadata=metadata)
-
-    def scorer(array: np.ndarray, meta: Any) -> np.ndarray:
-        return folder.score(model, array, meta)
-
-    return write_explanations(
-        model,
-        paths,
-        output,
-        method=method,
-        class_names=folder.classes,
-        class_index=class_index,
-        data_config=folder.data_config,
-        metadata=encoded,
-        scorer=scorer,
-        **options,
-    )

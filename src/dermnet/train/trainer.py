@@ -20,13 +20,18 @@ if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
-__all__ = ["LR_SCHEDULES", "OPTIMIZERS", "fit"]
+from dermnet.train.batchnorm import recalibrate_after_training, trains_batchnorm
+from dermnet.train.fit_setup import (
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    batches_per_epoch,
+    make_optimizer,
+    placed_model,
+    precision_policy,
+    schedule_callbacks,
+)
 
-#: Learning-rate schedules `fit` builds by name.
-LR_SCHEDULES = ("constant", "cosine", "plateau")
-#: Optimizers `fit` builds by name.
-OPTIMIZERS = ("adam", "adamw", "sgd")
-_POLICIES = ("mixed_float16", "mixed_bfloat16")
+__all__ = ["LR_SCHEDULES", "OPTIMIZERS", "fit"]
 
 
 def _output_units(model: Any) -> int:
@@ -97,119 +102,6 @@ def _default_loss(model: Any, label_rank: int | None) -> str:
     if label_rank == 2:
         return "categorical_crossentropy"
     return "sparse_categorical_crossentropy"
-
-
-def _make_optimizer(optimizer: Any, learning_rate: Any, weight_decay: float | None = None) -> Any:
-    import keras
-
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        if weight_decay is not None:
-            raise ParameterError(
-                "The 'weight_decay' parameter of fit applies to a named optimizer; give it "
-                "to your own optimizer instead."
-            )
-        return optimizer
-    name = check_option(optimizer, OPTIMIZERS, "optimizer", "fit")
-    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
-    if name == "adam":
-        if weight_decay:
-            raise ParameterError(
-                "The 'weight_decay' parameter of fit needs optimizer 'adamw' or 'sgd' "
-                f"(decoupled decay); Adam has none. Got weight_decay={weight_decay}."
-            )
-        return keras.optimizers.Adam(learning_rate)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, **decay)
-    return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, **decay)
-
-
-def _steps(train: Any, steps_per_epoch: int | None) -> int:
-    if steps_per_epoch is not None:
-        return steps_per_epoch
-    cardinality = getattr(train, "cardinality", None)
-    n = int(cardinality().numpy()) if cardinality is not None else -1
-    if n < 1:
-        raise ParameterError(
-            "fit needs the number of batches per epoch for a cosine schedule or warm-up, "
-            "and the 'train' dataset does not know it (infinite, or filtered). Pass "
-            "steps_per_epoch=..."
-        )
-    return n
-
-
-def _policy(mixed_precision: bool | str) -> str | None:
-    if mixed_precision is False or mixed_precision is None:
-        return None
-    if mixed_precision is True:
-        import tensorflow as tf
-
-        return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
-    return check_option(mixed_precision, _POLICIES, "mixed_precision", "fit")
-
-
-def _in_scope(model: Any, strategy: Any) -> bool:
-    return all(strategy.extended.variable_created_in_scope(v.value) for v in model.weights[:3])
-
-
-def _prepared(model: Any, strategy: Any, policy: str | None) -> Any:
-    """The model to train: ``model`` itself, or a clone under the strategy and/or policy."""
-    import keras
-
-    needs_policy = policy is not None and any(
-        getattr(layer, "dtype_policy", None) is not None and layer.dtype_policy.name != policy
-        for layer in model.layers[1:-1]
-    )
-    needs_scope = strategy is not None and not _in_scope(model, strategy)
-    if not needs_policy and not needs_scope:
-        return model
-    last = model.layers[-1]
-
-    def clone_layer(layer: Any) -> Any:
-        config = layer.get_config()
-        if needs_policy and "dtype" in config and not isinstance(layer, keras.layers.InputLayer):
-            # The last layer (softmax/sigmoid) stays float32 for numerical stability.
-            config["dtype"] = "float32" if layer is last else policy
-        return layer.__class__.from_config(config)
-
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
-        clone = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
-        clone.set_weights(model.get_weights())
-    return clone
-
-
-def _schedule_callbacks(
-    lr_schedule: Any,
-    learning_rate: float,
-    warmup_steps: int,
-    total_steps: Callable[[], int],
-    monitor: str,
-) -> tuple[Any, list[Any]]:
-    """The optimizer's learning rate (a number or a schedule) and the callbacks needed."""
-    import keras
-
-    from dermnet.train.schedules import LinearWarmup, WarmupCosine
-
-    if isinstance(lr_schedule, keras.optimizers.schedules.LearningRateSchedule):
-        return lr_schedule, []
-    if callable(lr_schedule):
-        return learning_rate, [keras.callbacks.LearningRateScheduler(lr_schedule)]
-    name = check_option(lr_schedule or "constant", LR_SCHEDULES, "lr_schedule", "fit")
-    warmup = [LinearWarmup(learning_rate, warmup_steps)] if warmup_steps else []
-    if name == "cosine":
-        steps = total_steps()
-        if warmup_steps >= steps:
-            raise ParameterError(
-                f"The 'warmup_epochs' parameter of fit must leave steps to decay: warm-up "
-                f"takes {warmup_steps} of the run's {steps} steps."
-            )
-        return WarmupCosine(learning_rate, steps, warmup_steps), []
-    if name == "plateau":
-        plateau = keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=0.2, patience=2, min_lr=learning_rate * 1e-3, verbose=0
-        )
-        return learning_rate, [*warmup, plateau]
-    return learning_rate, warmup
 
 
 def fit(
@@ -382,11 +274,11 @@ def fit(
     label_rank = _check_data(model, train, "train")
     if val is not None:
         _check_data(model, val, "val")
-    policy = _policy(mixed_precision)
+    policy = precision_policy(mixed_precision)
     if seed is not None:
         seed_everything(seed)
 
-    trained = _prepared(model, strategy, policy)
+    trained = placed_model(model, strategy, policy)
     if trained is not model and not compile:
         raise ParameterError(
             "fit must compile the model when it trains it under a strategy or a mixed "
@@ -395,12 +287,12 @@ def fit(
         )
     warmup_steps = 0
     if warmup_epochs:
-        warmup_steps = max(1, round(warmup_epochs * _steps(train, steps_per_epoch)))
-    rate, extra = _schedule_callbacks(
+        warmup_steps = max(1, round(warmup_epochs * batches_per_epoch(train, steps_per_epoch)))
+    rate, extra = schedule_callbacks(
         lr_schedule,
         learning_rate,
         warmup_steps,
-        lambda: (epochs - initial_epoch) * _steps(train, steps_per_epoch),
+        lambda: (epochs - initial_epoch) * batches_per_epoch(train, steps_per_epoch),
         monitor,
     )
     if not compile and rate is not learning_rate:
@@ -411,7 +303,7 @@ def fit(
         )
     if compile:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            opt = _make_optimizer(optimizer, rate, weight_decay)
+            opt = make_optimizer(optimizer, rate, weight_decay)
             if policy == "mixed_float16" and not isinstance(
                 opt, keras.optimizers.LossScaleOptimizer
             ):
@@ -471,46 +363,10 @@ def fit(
     if trained is not model:
         model.set_weights(trained.get_weights())
         history.set_model(model)
-    if recalibrate_bn is not False and _trains_batchnorm(model):
+    if recalibrate_bn is not False and trains_batchnorm(model):
         steps = recalibrate_steps
         cardinality = getattr(train, "cardinality", None)
         if steps is None and cardinality is not None and int(cardinality().numpy()) < 0:
             steps = steps_per_epoch or 200  # an endless dataset: bound the pass
         recalibrate_after_training(model, train, steps=steps, checkpoint=checkpoint)
     return history
-
-
-def _trains_batchnorm(model: Any) -> bool:
-    from dermnet.models.batchnorm import batchnorm_layers
-
-    return any(layer.trainable for layer in batchnorm_layers(model))
-
-
-def recalibrate_after_training(
-    model: Any,
-    train: Any,
-    *,
-    steps: int | None = 200,
-    checkpoint: str | os.PathLike[str] | None = None,
-) -> int:
-    """Re-estimate BatchNorm statistics of ``model``, and of the model saved at ``checkpoint``.
-
-    The checkpoint holds the best epoch's weights, whose moving statistics lag as much as
-    the final ones: its weights are loaded, recalibrated and saved again, then the model's
-    own (recalibrated) weights are put back.
-
-    Returns:
-        The number of batches used.
-    """
-    from dermnet.models.batchnorm import recalibrate_batchnorm
-
-    used = recalibrate_batchnorm(model, train, steps=steps)
-    if checkpoint is not None and Path(checkpoint).is_file():
-        final = model.get_weights()
-        model.load_weights(str(checkpoint))
-        recalibrate_batchnorm(model, train, steps=steps)
-        from dermnet.train.run_folder import save_model_atomic
-
-        save_model_atomic(model, checkpoint)
-        model.set_weights(final)
-    return used

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from dermnet._core.errors import ParameterError
+from dermnet._core.protocols import IMAGE_INPUT
 from dermnet._core.validation import check_int, check_option
 
 __all__ = ["TTA_TRANSFORMS", "predict_tta"]
@@ -78,13 +79,13 @@ def predict_tta(
     check_option(transforms, TTA_TRANSFORMS, "transforms", _WHERE)
     check_int(batch_size, "batch_size", _WHERE, low=1)
     if isinstance(inputs, Mapping):
-        if "image" not in inputs:
+        if IMAGE_INPUT not in inputs:
             raise ParameterError(
                 f"The 'inputs' parameter of {_WHERE} must be an image batch or a dict with an "
-                f"'image' entry. Got a dict with keys {sorted(inputs)} instead."
+                f"{IMAGE_INPUT!r} entry. Got a dict with keys {sorted(inputs)} instead."
             )
-        images = np.asarray(inputs["image"])
-        others = {k: np.asarray(v) for k, v in inputs.items() if k != "image"}
+        images = np.asarray(inputs[IMAGE_INPUT])
+        others = {k: np.asarray(v) for k, v in inputs.items() if k != IMAGE_INPUT}
     else:
         images, others = np.asarray(inputs), None
     if images.ndim != 4:
@@ -98,12 +99,14 @@ def predict_tta(
             f"images (a 90-degree rotation changes the shape). Got images of "
             f"{images.shape[1]}x{images.shape[2]}; use transforms='flips'."
         )
-    total = None
-    views = _views(images, transforms)
-    for view in views:
+
+    def predict(view: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(view, dtype="float32")
-        x = batch if others is None else {"image": batch, **others}
-        out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
-        total = out if total is None else total + out
-    assert total is not None  # at least the identity view
-    return (total / len(views)).astype("float32")
+        x = batch if others is None else {IMAGE_INPUT: batch, **others}
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
+
+    identity, *views = _views(images, transforms)
+    total = predict(identity)
+    for view in views:
+        total = total + predict(view)
+    return (total / (1 + len(views))).astype("float32")
