@@ -56,6 +56,8 @@ def test_predict_writes_a_csv(run_dir, tmp_path, capsys):
         (["train"], 2, "give --dataset NAME --root DIR, or --sample NAME"),
         (["evaluate", "/nonexistent/run"], 2, "does not exist"),
         (["train", "--dataset", "ham10000", "--root", "/nonexistent"], 2, "does not exist"),
+        (["train", "--resume", "/nonexistent/run"], 2, "--resume: the folder"),
+        (["predict", "/nonexistent/run", "x.png"], 2, "RUN_DIR: the folder /nonexistent/run"),
     ],
 )
 def test_errors_exit_with_a_message(argv, code, message, capsys, tmp_path):
