@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dermnet._version import __version__
-from dermnet.cli import data, demo, evaluate, export, train
+from dermnet.cli import data, demo, evaluate, export, predict, train
 
 __all__ = ["CHECKS", "COMMANDS", "WITHOUT_TENSORFLOW", "build_parser"]
 
@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], 
     "recipes": (train.add_recipes, train.run_recipes),
     "train": (train.add_train, train.run_train),
     "evaluate": (evaluate.add_evaluate, evaluate.run_evaluate),
-    "predict": (evaluate.add_predict, evaluate.run_predict),
+    "predict": (predict.add_predict, predict.run_predict),
 }
 
 #: Checks of the command line that run before TensorFlow is imported; they raise
@@ -38,7 +38,7 @@ CHECKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "evaluate": evaluate.check_evaluate,
     "explain": evaluate.check_explain,
     "export": export.check_export,
-    "predict": evaluate.check_predict,
+    "predict": predict.check_predict,
     "recipes": train.check_recipes,
     "train": train.check_train,
 }

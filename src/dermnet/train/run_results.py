@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
-from dermnet._core.validation import check_int, check_option
+from dermnet._core.validation import check_option
+
+# `predict_run` (streaming prediction) lives in `dermnet.train.prediction`.
+from dermnet.train.prediction import predict_run as predict_run
 from dermnet.train.run_folder import (
     RunFolder,
     replace_atomic,
@@ -208,49 +211,6 @@ def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
             stacklevel=3,
         )
     return paths
-
-
-def predict_run(
-    run_dir: str | os.PathLike[str],
-    inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
-    *,
-    model_file: str = "model.keras",
-    batch_size: int = 64,
-    metadata: Mapping[str, Mapping[str, Any]] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Any:
-    """Predict images (files or folders) with a run's model, read as in training.
-
-    Args:
-        run_dir: a run folder written by `train_run`.
-        inputs: image files and/or folders (searched recursively).
-        model_file: the model in the folder.
-        batch_size: images per batch.
-        metadata: for a metadata run, ``{file name or path: {column: value}}``; files
-            without an entry are scored with their metadata marked missing.
-        progress: called with ``(done, total)`` while scoring.
-
-    Returns:
-        A ``pandas.DataFrame``: ``image_path``, ``prediction`` (class name),
-        ``confidence``, and one ``p_<class>`` probability column per class.
-    """
-    import pandas as pd
-
-    batch_size = check_int(batch_size, "batch_size", "predict_run", low=1)
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    folder = RunFolder(run_dir)
-    paths = _image_paths(inputs)
-    model = folder.load_model(model_file)
-    scores = folder.predict_files(
-        paths, model=model, metadata=metadata, batch_size=batch_size, progress=progress
-    )
-    out = pd.DataFrame({"image_path": paths})
-    out["prediction"] = [folder.classes[i] for i in scores.argmax(axis=1)]
-    out["confidence"] = scores.max(axis=1)
-    for i, name in enumerate(folder.classes):
-        out[f"p_{name}"] = scores[:, i]
-    return out
 
 
 def explain_run(
