@@ -166,12 +166,34 @@ def _resize_float(
 
     def resize(antialias: bool) -> tf.Tensor:
         if mode == "pad":
-            return tf.image.resize_with_pad(
-                image, size[0], size[1], method=method, antialias=antialias
-            )
+            return _resize_with_pad(image, shape, size, method, antialias)
         return tf.image.resize(image, size, method=method, antialias=antialias)
 
     return tf.cond(shrinking, lambda: resize(True), lambda: resize(False))
+
+
+def _resize_with_pad(
+    image: tf.Tensor, shape: tf.Tensor, size: tuple[int, int], method: str, antialias: bool
+) -> tf.Tensor:
+    """Resize keeping the aspect ratio to fit ``size``, centred on black.
+
+    The fitted size is computed in integers (``tf.image.resize_with_pad`` computes it in
+    floats, and a graph optimiser's reordering can then move it by a pixel: the same
+    image would differ between a ``tf.function`` and a ``tf.data`` map).
+    """
+    import tensorflow as tf
+
+    h, w = tf.cast(shape[0], tf.int64), tf.cast(shape[1], tf.int64)
+    th, tw = tf.constant(size[0], tf.int64), tf.constant(size[1], tf.int64)
+    height_bound = h * tw >= w * th  # the height reaches the target first
+    new_h = tf.where(height_bound, th, tf.maximum((h * tw) // w, 1))
+    new_w = tf.where(height_bound, tf.maximum((w * th) // h, 1), tw)
+    resized = tf.image.resize(
+        image, tf.cast(tf.stack([new_h, new_w]), tf.int32), method=method, antialias=antialias
+    )
+    top = tf.cast((th - new_h) // 2, tf.int32)
+    left = tf.cast((tw - new_w) // 2, tf.int32)
+    return tf.image.pad_to_bounding_box(resized, top, left, size[0], size[1])
 
 
 def _decode_scaled(

@@ -8,13 +8,13 @@ epoch), `augmentation` (calling an augmentation, seeded) and `cache_fingerprint`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dermnet._core.errors import DataError, MissingFileError, ParameterError
+from dermnet._core.errors import DataError, ParameterError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet._core.validation import (
     check_bool,
@@ -35,7 +35,6 @@ from dermnet.data.unreadable_images import (
     check_image_headers,
     drop_unusable_images,
     name_lost_images,
-    shorten_list,
 )
 
 if TYPE_CHECKING:
@@ -114,7 +113,8 @@ def make_dataset(
             epoch. With ``batch_size=None`` it is applied per image.
         resize: ``"stretch"`` (to the size, ignoring aspect), ``"pad"`` (keep aspect, pad
             with black) or ``"crop"`` (keep aspect, centre crop); ``None`` means
-            ``"stretch"``. Antialiased when shrinking.
+            ``"stretch"``. Antialiased when shrinking by over 2x (a JPEG decoded at
+            reduced scale is already filtered down to within 2x of the output).
         interpolation: the resampling method of ``tf.image.resize``: ``"bilinear"``,
             ``"bicubic"``, ``"area"`` or ``"nearest"``; ``None`` means ``"bilinear"``.
         shuffle: shuffle the images every epoch (seeded by ``seed``).
@@ -445,80 +445,5 @@ def _record_elements(
     return ds
 
 
-def load_images(
-    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    data_config: DataConfig,
-    *,
-    batch_size: int = 32,
-) -> np.ndarray:
-    """Read image files as model input, exactly as `make_dataset` does with the same config.
-
-    The files go through `make_dataset`'s own decode, resize and preprocessing code
-    (``make_dataset(records, data_config, label_mode=None)``), so a model sees the same
-    pixels in prediction and explanation as in training and evaluation (the EXIF
-    orientation applied, every colour mode made RGB). Every file is first checked
-    (`check_image_files` with ``decode=True``: its header read, then decoded at reduced
-    scale with PIL, which finds empty, truncated, oversized and non-image files), so a bad
-    file is named by its path.
-
-    Args:
-        paths: image files (JPEG, PNG, BMP, GIF, WebP, TIFF), or one file.
-        data_config: the `DataConfig` (size, resize, interpolation, preprocessing).
-        batch_size: images decoded per step (memory, not results, depends on it).
-
-    Returns:
-        float32 ``(n, height, width, 3)`` in [0, 255], in the order of ``paths``.
-
-    Raises:
-        MissingFileError: files do not exist (the message names them).
-        DataError: files cannot be decoded as images (the message names them).
-        ParameterError: a parameter is invalid.
-
-    Examples:
-        >>> from dermnet.data import DataConfig, sample_path
-        >>> files = sorted(sample_path("malaria").rglob("*.png"))[:2]
-        >>> load_images(files, DataConfig((32, 24), resize="pad")).shape
-        (2, 32, 24, 3)
-    """
-    import pandas as pd
-    import tensorflow as tf
-
-    where = "load_images"
-    if not isinstance(data_config, DataConfig):
-        raise ParameterError(
-            f"The 'data_config' parameter of {where} must be a DataConfig. "
-            f"Got {type(data_config).__name__} instead."
-        )
-    config = data_config.validate()
-    batch_size = check_int(batch_size, "batch_size", where, low=1)
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    if not isinstance(paths, Sequence) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
-        raise ParameterError(
-            f"The 'paths' parameter of {where} must be a file path or a list of file paths. "
-            f"Got {paths!r} instead."
-        )
-    files = [os.fspath(p) for p in paths]
-    if not files:
-        raise ParameterError(f"The 'paths' parameter of {where} must name at least one file.")
-    missing = [p for p in files if not os.path.isfile(p)]
-    if missing:
-        raise MissingFileError(
-            f"{len(missing)} image file(s) do not exist: {shorten_list(missing)}"
-        )
-    from dermnet.data.image_files import check_image_files
-
-    report = check_image_files(files, decode=True)
-    if not report.ok:
-        bad = [f"{path} ({problem})" for path, problem in report.bad]
-        raise DataError(f"{len(bad)} file(s) are not readable images: {shorten_list(bad)}")
-
-    frame = pd.DataFrame({"image_path": files, "label": "image"})
-    records = Records(frame, ["image"], name="images")
-    ds = make_dataset(records, config, batch_size, label_mode=None)
-    try:
-        batches = [np.asarray(batch) for batch in ds.as_numpy_iterator()]
-    except tf.errors.OpError as exc:  # a file PIL reads but TensorFlow does not
-        first = (exc.message or "").split("DataError: ", 1)[-1].splitlines()
-        raise DataError(first[0] if first else f"{where}: {exc}") from None
-    return np.concatenate(batches).astype(np.float32, copy=False)
+# `load_images` lives beside `ImageBatchReader`; imported here, where it always was.
+from dermnet.data.image_batches import load_images  # noqa: E402
