@@ -13,8 +13,8 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from dermnet.transforms import augmentation  # noqa: E402
-from dermnet.transforms.augment import (  # noqa: E402
+from dermnet.transforms import augmentation
+from dermnet.transforms.augment import (
     RandomAffine,
     RandomBrightness,
     RandomContrast,
@@ -69,12 +69,15 @@ def test_rotation_angles_lie_in_range_and_are_roughly_uniform(layer):
         aug = RandomAffine(max_angle=30.0, zoom_range=(0.9, 1.1), translate=0.05, seed=1)
     angle, zoom, dx, dy = (np.asarray(v) for v in aug._draw(tf.constant(N)))
     limit = math.radians(30.0)
-    assert angle.min() >= -limit and angle.max() <= limit
+    assert angle.min() >= -limit
+    assert angle.max() <= limit
     counts, _ = np.histogram(angle, bins=10, range=(-limit, limit))
     assert np.abs(counts / N - 0.1).max() < 0.03, counts
     if layer == "affine":
-        assert 0.9 <= zoom.min() and zoom.max() <= 1.1
-        assert np.abs(dx).max() <= 0.05 and np.abs(dy).max() <= 0.05
+        assert zoom.min() >= 0.9
+        assert zoom.max() <= 1.1
+        assert np.abs(dx).max() <= 0.05
+        assert np.abs(dy).max() <= 0.05
         assert dx.std() > 0.02  # spread over the range, not stuck
 
 
@@ -90,7 +93,8 @@ def test_rotation_turns_a_pixel_by_an_angle_within_the_range():
         angles.append(math.degrees(math.atan2(y - 20, x - 20)))
     angles = np.asarray(angles)
     assert np.abs(angles).max() <= 45.0 + 5.0
-    assert angles.min() < -25.0 and angles.max() > 25.0  # both directions, spread
+    assert angles.min() < -25.0
+    assert angles.max() > 25.0
 
 
 def test_colour_jitter_stays_within_its_bounds():
@@ -107,15 +111,18 @@ def test_colour_jitter_stays_within_its_bounds():
     dev_in = batch - batch.mean(axis=(1, 2), keepdims=True)
     dev_out = out - out.mean(axis=(1, 2), keepdims=True)
     scale = (dev_out * dev_in).sum(axis=(1, 2, 3)) / (dev_in**2).sum(axis=(1, 2, 3))
-    assert scale.min() >= 0.85 - 1e-4 and scale.max() <= 1.15 + 1e-4
-    assert scale.min() < 0.88 and scale.max() > 1.12
+    assert scale.min() >= 0.85 - 1e-4
+    assert scale.max() <= 1.15 + 1e-4
+    assert scale.min() < 0.88
+    assert scale.max() > 1.12
     # saturation: deviations from the gray image scaled by a factor in [0.85, 1.15]
     out = np.asarray(RandomSaturation(factor=0.15, seed=0)(batch))
     gray = (batch * [0.299, 0.587, 0.114]).sum(-1, keepdims=True)
     gray_out = (out * [0.299, 0.587, 0.114]).sum(-1, keepdims=True)
     d_in, d_out = batch - gray, out - gray_out
     scale = (d_out * d_in).sum(axis=(1, 2, 3)) / (d_in**2).sum(axis=(1, 2, 3))
-    assert scale.min() >= 0.85 - 1e-3 and scale.max() <= 1.15 + 1e-3
+    assert scale.min() >= 0.85 - 1e-3
+    assert scale.max() <= 1.15 + 1e-3
     # hue: a shift of at most 0.02 of the circle
     import colorsys
 
@@ -126,4 +133,5 @@ def test_colour_jitter_stays_within_its_bounds():
     shifts = np.array([colorsys.rgb_to_hsv(*px)[0] - hue0 for px in out])
     shifts = (shifts + 0.5) % 1.0 - 0.5
     assert np.abs(shifts).max() <= 0.02 + 1e-3
-    assert shifts.min() < -0.012 and shifts.max() > 0.012
+    assert shifts.min() < -0.012
+    assert shifts.max() > 0.012

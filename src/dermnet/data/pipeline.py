@@ -57,6 +57,7 @@ def make_dataset(
     *,
     transforms: Callable[[np.ndarray], np.ndarray] | None = None,
     augment: Callable[..., Any] | None = None,
+    augment_on: str = "data",
     resize: str | None = None,
     interpolation: str | None = None,
     shuffle: bool = False,
@@ -111,6 +112,11 @@ def make_dataset(
             ``augment(images)``; a callable that accepts ``seed`` also gets a per-batch
             stateless seed (shape ``(2,)``, int64) drawn from ``seed``, different each
             epoch. With ``batch_size=None`` it is applied per image.
+        augment_on: ``"data"`` (default): ``augment`` runs in the input pipeline, on the
+            CPU. ``"model"``: the dataset leaves the images as they are and keeps
+            ``augment`` in its ``model_augmentation`` attribute; train
+            ``dermnet.transforms.augment_presets.augmenting_model(model, augment)``, which
+            runs it inside the model (on the accelerator) in training only.
         resize: ``"stretch"`` (to the size, ignoring aspect), ``"pad"`` (keep aspect, pad
             with black) or ``"crop"`` (keep aspect, centre crop); ``None`` means
             ``"stretch"``. Antialiased when shrinking by over 2x (a JPEG decoded at
@@ -237,6 +243,7 @@ def make_dataset(
     deterministic = check_bool(deterministic, "deterministic", where)
     drop_remainder = check_bool(drop_remainder, "drop_remainder", where)
     on_error = check_option(on_error, _ON_ERROR, "on_error", where)
+    augment_on = check_option(augment_on, ("data", "model"), "augment_on", where)
     fast_jpeg = check_bool(fast_jpeg, "fast_jpeg", where)
     from dermnet.data.image_files import max_image_pixels
 
@@ -363,7 +370,7 @@ def make_dataset(
     if batch_size is not None:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(output, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
-    if augment is not None:
+    if augment is not None and augment_on == "data":
         ds = augment_batches(
             ds,
             augment,
@@ -376,6 +383,7 @@ def make_dataset(
     options = shard_options() if shards is not None else tf.data.Options()
     options.deterministic = deterministic
     result = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    result.model_augmentation = augment if augment_on == "model" else None
     result.excluded = records.excluded  # what on_error="skip" (and the loaders) left out
     return result
 

@@ -12,11 +12,13 @@ from typing import Any
 
 import keras
 
+from dermnet._core.errors import ParameterError
+from dermnet._core.protocols import IMAGE_INPUT
 from dermnet._core.registry import look_up_option
 from dermnet._core.validation import check_seed
 from dermnet.transforms._augment_base import AUGMENTATIONS, _check_value_range
 
-__all__ = ["augmentation"]
+__all__ = ["augmentation", "augmenting_model"]
 
 _DERMOSCOPY_AFFINE = {"max_angle": 180.0, "zoom_range": (0.9, 1.1), "translate": 0.05}
 _MICROSCOPY_AFFINE = {"max_angle": 180.0, "zoom_range": (0.95, 1.05), "translate": 0.05}
@@ -89,3 +91,80 @@ def augmentation(
         for i, (layer, kwargs) in enumerate(_PIPELINES[name])
     ]
     return keras.Sequential(layers, name=f"dermnet_augmentation_{name}")
+
+
+def augmenting_model(
+    model: keras.Model, augment: keras.layers.Layer, *, name: str | None = None
+) -> keras.Model:
+    """``model`` with ``augment`` applied to its image input, active only in training.
+
+    Augmentation then runs where the model runs (on the GPU or TPU when training there),
+    not in the CPU input pipeline: build the dataset with
+    ``make_dataset(..., augment=aug, augment_on="model")`` (which leaves the images as
+    they are) and train ``augmenting_model(model, aug)``. Keras passes ``training=True``
+    to the augmentation layers in ``fit`` and ``False`` in ``predict`` and ``evaluate``,
+    where the wrapped model gives exactly ``model``'s outputs. The weights are
+    ``model``'s own (shared, not copied).
+
+    Args:
+        model: a built Keras model whose input is an image batch, or a dict with an
+            `IMAGE_INPUT` (``"image"``) entry (image+metadata models).
+        augment: a Keras layer or ``keras.Sequential`` (e.g. `augmentation`).
+        name: the wrapper's name (default: ``"<model name>_augmented"``).
+
+    Returns:
+        A functional ``keras.Model`` with ``model``'s inputs and outputs.
+
+    Raises:
+        ParameterError: ``model`` has no single image input or ``"image"`` entry, or
+            ``augment`` is not a Keras layer.
+
+    Examples:
+        >>> inputs = keras.Input((8, 8, 3))
+        >>> model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
+        >>> wrapped = augmenting_model(model, augmentation("dihedral", seed=0))
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> bool(np.allclose(wrapped.predict(x, verbose=0), model.predict(x, verbose=0)))
+        True
+    """
+    from keras import tree
+
+    where = "augmenting_model"
+    if not isinstance(model, keras.Model):
+        raise ParameterError(
+            f"The 'model' parameter of {where} must be a Keras model. "
+            f"Got {type(model).__name__} instead."
+        )
+    if not isinstance(augment, keras.layers.Layer):
+        raise ParameterError(
+            f"The 'augment' parameter of {where} must be a Keras layer (e.g. "
+            f"augmentation('dermoscopy')). Got {type(augment).__name__} instead."
+        )
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):
+        raise ParameterError(
+            f"The 'model' parameter of {where} must be built (have known inputs). "
+            f"Got the unbuilt model {model.name!r} instead."
+        ) from None
+
+    def clone(tensor: Any) -> Any:
+        return keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+
+    inputs = tree.map_structure(clone, structure)
+    if isinstance(inputs, dict):
+        if IMAGE_INPUT not in inputs:
+            raise ParameterError(
+                f"The 'model' parameter of {where} must take an image batch or a dict with "
+                f"an {IMAGE_INPUT!r} entry. Got inputs {sorted(inputs)} instead."
+            )
+        x: Any = {**inputs, IMAGE_INPUT: augment(inputs[IMAGE_INPUT])}
+    elif isinstance(inputs, (list, tuple)):
+        raise ParameterError(
+            f"The 'model' parameter of {where} must take an image batch or a dict with an "
+            f"{IMAGE_INPUT!r} entry. Got {len(inputs)} positional inputs instead."
+        )
+    else:
+        x = augment(inputs)
+    return keras.Model(inputs, model(x), name=name or f"{model.name}_augmented")
