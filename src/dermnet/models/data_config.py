@@ -11,7 +11,7 @@ from typing import Any
 from dermnet._core.errors import ParameterError
 from dermnet._core.validation import check_image_size
 from dermnet.data.data_config import DataConfig
-from dermnet.models.registry import resolve_spec
+from dermnet.models.catalog import resolve_spec
 from dermnet.models.spec import ModelSpec
 
 __all__ = ["resolve_data_config"]

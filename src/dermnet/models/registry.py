@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from dermnet._core.errors import DermnetError, MissingFileError, ParameterError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
-from dermnet._core.registry import Registry, did_you_mean
+from dermnet._core.registry import did_you_mean
 from dermnet._core.validation import check_float, check_int, check_option, fail
+from dermnet.models.catalog import (
+    MODELS,
+    get_model_spec,
+    list_models,
+    register_model,
+    resolve_spec,
+)
 from dermnet.models.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -26,62 +33,12 @@ __all__ = [
     "resolve_spec",
 ]
 
-#: The model registry: name -> `ModelSpec`. The zoo's modules register the built-in
-#: specs; `Registry` imports them by name on the first lookup, so this module never
-#: imports the zoo (which imports this module).
-MODELS: Registry[ModelSpec] = Registry("model", builtins=("dermnet.models.zoo",))
 #: How a two-class model outputs its prediction (see `create_model`).
 BINARY_OUTPUTS = ("softmax", "sigmoid")
 #: BatchNorm momentum that ``bn_momentum="auto"`` gives a backbone trained from scratch,
 #: and one that starts from pretrained weights (see `create_model`).
 AUTO_BN_MOMENTUM = {"scratch": 0.9, "pretrained": 0.99}
 _WEIGHT_SUFFIXES = (".weights.h5", ".keras", ".h5")
-
-
-def register_model(spec: ModelSpec) -> ModelSpec:
-    """Register a `ModelSpec`; a duplicate name is an error."""
-    if not isinstance(spec, ModelSpec):
-        raise fail("spec", "register_model", "a ModelSpec", spec)
-    return MODELS.register(spec.name, spec)
-
-
-def list_models(pattern: str | None = None) -> list[str]:
-    """Names of the registered models, e.g. ``list_models("resnet*")``.
-
-    Examples:
-        >>> list_models("mobilenet*")
-        ['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small']
-    """
-    return MODELS.names(pattern)
-
-
-def get_model_spec(name: str) -> ModelSpec:
-    """The `ModelSpec` of a registered model; an unknown name gets "did you mean".
-
-    Examples:
-        >>> spec = get_model_spec("mobilenet_v2")
-        >>> spec.gradcam_path, spec.input_size, spec.preprocessing
-        ('mobilenetv2_1.00_224/out_relu', (224, 224), 'tf')
-    """
-    return MODELS.get(name, where="get_model_spec")
-
-
-def resolve_spec(model: str | ModelSpec, where: str) -> ModelSpec:
-    """``model`` as a `ModelSpec`: a spec as given, a name looked up in the registry.
-
-    Args:
-        model: a registered model name or a `ModelSpec`.
-        where: the function that takes ``model``, for the messages.
-
-    Raises:
-        UnknownNameError: ``model`` is not a registered name (with close matches).
-        ParameterError: ``model`` is neither a name nor a `ModelSpec`.
-    """
-    if isinstance(model, ModelSpec):
-        return model
-    if isinstance(model, str):
-        return MODELS.get(model, where=where)
-    raise fail("model", where, "a registered model name or a ModelSpec", model)
 
 
 def _check_input_shape(spec: ModelSpec, input_shape: Any) -> tuple[int, int, int]:

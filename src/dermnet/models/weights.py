@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dermnet._core.errors import ParameterError
 from dermnet._core.registry import did_you_mean
-from dermnet.models.registry import resolve_spec
+from dermnet.models.catalog import resolve_spec
 from dermnet.models.spec import ModelSpec
 
 __all__ = ["WEIGHTS_DIR_ENV", "find_weights", "weights_dirs"]

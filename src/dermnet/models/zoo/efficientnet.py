@@ -6,7 +6,7 @@ so their spec's preprocessing is ``"none"``: they take images in [0, 255].
 
 from __future__ import annotations
 
-from dermnet.models.registry import register_model
+from dermnet.models.catalog import register_model
 from dermnet.models.zoo._keras import keras_spec
 
 #: family: (registry prefix, Keras application prefix, backbone prefix, license,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dermnet.models.registry import register_model
+from dermnet.models.catalog import register_model
 from dermnet.models.zoo._keras import TF_KERNELS_NOTOP, keras_spec
 
 register_model(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dermnet.models.registry import register_model
+from dermnet.models.catalog import register_model
 from dermnet.models.spec import ModelSpec
 from dermnet.models.zoo._scratch import scratch_backbone
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dermnet.models.registry import register_model
+from dermnet.models.catalog import register_model
 from dermnet.models.zoo._keras import TF_KERNELS_NOTOP, keras_spec
 
 for _depth, _last, _params in ((16, "block5_conv3", 14_714_688), (19, "block5_conv4", 20_024_384)):
