@@ -139,6 +139,7 @@ def write_explanations(
     data_config: DataConfig | None = None,
     metadata: np.ndarray | None = None,
     scorer: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None,
+    masks: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Explain image files and write ``<name>_<method>.png`` overlays, ``explanations.json``
@@ -164,16 +165,25 @@ def write_explanations(
         scorer: ``scorer(images, metadata) -> probabilities`` giving the probabilities
             to report and the predicted class (e.g. a run's scorer with test-time
             augmentation and logit adjustment); ``None``: the model's own output.
+        masks: a folder of binary lesion masks, one per image with the image's file
+            stem (see `dermnet.explain.mask_scores.match_masks`); each map is then scored
+            against its mask (energy inside, pointing game, top-20% IoU) beside a random
+            and a centre-Gaussian map: ``localization.csv`` per image,
+            ``localization_summary.csv`` (means with 95% bootstrap intervals) and a
+            section of ``index.html``.
         **options: passed to the explainer (``target_layer``, ``num_samples``, ...).
 
     Returns:
-        One dict per image: file, predicted class and probability, class explained, overlay.
+        One dict per image: file, predicted class and probability, class explained, overlay
+        (and with ``masks``: ``mask``, ``energy``, ``pointing``, ``iou``).
 
     Raises:
         MissingFileError: an image file does not exist.
         DataError: an image file cannot be decoded (the message names it).
         ParameterError: a parameter is invalid, or ``data_config`` does not match the
             model's input.
+        DataError: with ``masks``: an image without a mask, a mask of another size than
+            its image, an empty or non-binary mask (the files are named).
     """
     from PIL import Image
 
@@ -207,6 +217,12 @@ def write_explanations(
         array = read_images(files, (int(h), int(w)), channels=int(c or 3))
     else:
         array = _read_with_config(files, data_config, (int(h), int(w), int(c or 3)), where)
+    mask_files, mask_arrays = None, None
+    if masks is not None:
+        from dermnet.explain.mask_scores import match_masks, read_masks_like
+
+        mask_files = match_masks(files, masks)
+        mask_arrays = read_masks_like(mask_files, files, (int(h), int(w)), data_config)
     k = int(model.output_shape[-1])
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     if len(names) != k:
@@ -248,9 +264,13 @@ def write_explanations(
                 "explained_probability": float(probs[i, int(explained[i])]),
             }
         )
-    (out / "explanations.json").write_text(
-        json.dumps({"method": method, "class_names": names, "images": records}, indent=2) + "\n"
-    )
+    summary = None
+    if mask_files is not None and mask_arrays is not None:
+        summary = _mask_agreement(heatmaps, mask_arrays, files, mask_files, method, records, out)
+    document: dict[str, Any] = {"method": method, "class_names": names, "images": records}
+    if summary is not None:
+        document["localization"] = summary.to_dict(orient="records")
+    (out / "explanations.json").write_text(json.dumps(document, indent=2) + "\n")
     rgb_all = array if array.shape[-1] == 3 else np.repeat(array, 3, axis=-1)
     report = HtmlReport(f"dermnet explain: {method}")
     report.add_paragraph(
@@ -285,5 +305,37 @@ def write_explanations(
             caption=f"Images {start + 1}-{min(stop, len(array))}: input (top), {method} "
             "overlay (bottom).",
         )
+    if summary is not None:
+        report.add_heading("Agreement with the lesion masks")
+        report.add_paragraph(
+            "Energy: share of the map inside the mask; pointing: the map's maximum falls in "
+            "the lesion; IoU: top 20% of the map against the mask. Means with 95% bootstrap "
+            "intervals; a map must beat the centre-Gaussian baseline (most lesions are "
+            "centred). Per image: localization.csv."
+        )
+        report.add_table(summary.round(4).to_dict(orient="records"))
     report.save(out / "index.html")
     return records
+
+
+def _mask_agreement(
+    heatmaps: np.ndarray,
+    masks: np.ndarray,
+    files: list[Path],
+    mask_files: list[Path],
+    method: str,
+    records: list[dict[str, Any]],
+    out: Path,
+) -> Any:
+    """Score the maps against the masks, write the CSVs, add the scores to ``records``."""
+    from dermnet.explain.mask_scores import score_masks
+
+    per_image, summary = score_masks(heatmaps, masks, files, mask_files, method)
+    per_image.to_csv(out / "localization.csv", index=False)
+    summary.to_csv(out / "localization_summary.csv", index=False)
+    for record, row in zip(records, per_image.to_dict(orient="records"), strict=True):
+        record["mask"] = row["mask"]
+        for metric in ("energy", "pointing", "iou"):
+            value = row[f"{method}_{metric}"]
+            record[metric] = None if np.isnan(value) else float(value)
+    return summary

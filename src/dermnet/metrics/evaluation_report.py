@@ -17,6 +17,7 @@ import numpy as np
 from dermnet._core.validation import check_int, fail
 from dermnet.metrics import report_html, report_text
 from dermnet.metrics.card import ModelCard
+from dermnet.metrics.report_sections import ReportSection
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -101,6 +102,7 @@ class EvaluationReport:
     intervals: dict[str, tuple[float, float] | None] = dataclasses.field(default_factory=dict)
     bootstrap: dict[str, Any] = dataclasses.field(default_factory=dict)
     model_card: ModelCard | None = None
+    sections: tuple[ReportSection, ...] = ()
     y_true: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
     y_score: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -130,6 +132,25 @@ class EvaluationReport:
             card = ModelCard.from_data(card)
         return dataclasses.replace(self, model_card=card)
 
+    def with_sections(self, *sections: ReportSection) -> EvaluationReport:
+        """A copy with extra sections (`ReportSection`: subgroups, abstention); a section
+        replaces the report's section with the same key."""
+        for section in sections:
+            if not isinstance(section, ReportSection):
+                raise fail(
+                    "sections",
+                    "EvaluationReport.with_sections",
+                    "ReportSection objects",
+                    type(section).__name__,
+                )
+        keys = {s.key for s in sections}
+        kept = tuple(s for s in self.sections if s.key not in keys)
+        return dataclasses.replace(self, sections=kept + tuple(sections))
+
+    def section(self, key: str) -> ReportSection | None:
+        """The section with this key (``"subgroups"``, ``"abstention"``), or ``None``."""
+        return next((s for s in self.sections if s.key == key), None)
+
     # -- serialization ----------------------------------------------------------------
     def to_dict(self, *, include_predictions: bool = False) -> dict[str, Any]:
         """A JSON-serializable dict of everything in the report.
@@ -140,12 +161,13 @@ class EvaluationReport:
         """
         out: dict[str, Any] = {}
         for field in dataclasses.fields(self):
-            if field.name in ("y_true", "y_score", "model_card"):
+            if field.name in ("y_true", "y_score", "model_card", "sections"):
                 continue
             out[field.name] = _jsonable(getattr(self, field.name))
         out["model_card"] = (
             _jsonable(dataclasses.asdict(self.model_card)) if self.model_card else None
         )
+        out["sections"] = [section.to_dict() for section in self.sections]
         if include_predictions and self.y_true is not None and self.y_score is not None:
             out["y_true"] = np.asarray(self.y_true).tolist()
             out["y_score"] = np.asarray(self.y_score).tolist()
@@ -189,6 +211,7 @@ class EvaluationReport:
             card = dict(card)
             card["limitations"] = tuple(card.get("limitations", ()))
             values["model_card"] = ModelCard(**card)
+        values["sections"] = tuple(ReportSection.from_dict(d) for d in values.get("sections", ()))
         if values.get("y_true") is not None:
             values["y_true"] = np.asarray(values["y_true"], dtype=np.int64)
             values["y_score"] = np.asarray(values["y_score"], dtype=np.float64)

@@ -142,6 +142,13 @@ def report_html(
             "hold (it was read from a JSON file saved without them).",
             note=True,
         )
+    for section in report.sections:
+        page.add_heading(section.title)
+        page.add_paragraph(section.text)
+        if section.rows:
+            page.add_table([dict(r) for r in section.rows])
+        for caption, png in section.figures:
+            page.add_figure(png, caption=caption)
     _add_card(page, report, card, given)
     if report.notes:
         page.add_heading("Notes")

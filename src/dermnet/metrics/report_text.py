@@ -29,6 +29,7 @@ __all__ = [
     "report_card_markdown",
     "report_markdown",
     "report_summary",
+    "section_lines",
 ]
 
 _LABELS = {
@@ -194,6 +195,16 @@ def card_sections(card: ModelCard) -> tuple[tuple[str, str], ...]:
 
 
 # -- Markdown -------------------------------------------------------------------------------
+def section_lines(section: Any) -> list[str]:
+    """A `ReportSection` as Markdown lines: its paragraph, table and where its figures are."""
+    lines = [section.text]
+    if section.rows:
+        lines += ["", *_md_table([dict(r) for r in section.rows])]
+    if section.figures:
+        lines += ["", f"*Figure ({len(section.figures)}) in report.html.*"]
+    return lines
+
+
 def _md_table(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
@@ -252,6 +263,8 @@ def report_markdown(report: EvaluationReport, card: ModelCard, *, given: bool) -
     lines += _md_table(confusion_rows(report))
     if report.confusion_matrix_normalized:
         lines += ["", "Row-normalised:", "", *_md_table(confusion_rows(report, normalized=True))]
+    for section in report.sections:
+        lines += ["", f"## {section.title}", "", *section_lines(section)]
     lines += ["", *_card_lines(card, report, "## Model card", given=given)]
     if report.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in report.notes]]
@@ -272,6 +285,8 @@ def _card_lines(
         lines += _md_table(card_metric_rows(report))
         lines += ["", f"Evaluated on {report.n} images, {len(report.class_names)} classes.", ""]
         computed = computed_limitations(report)
+        for section in report.sections:
+            lines += [f"**{section.title}.**", "", *section_lines(section), ""]
     lines += ["**Limitations.**", ""]
     lines += [f"- {item}" for item in (*card.limitations, *computed)]
     return lines
