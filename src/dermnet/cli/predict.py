@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from dermnet._core.progress import Progress
@@ -45,8 +48,13 @@ class _ProgressCounter:
 def add_predict(sub: Any) -> None:
     p = command_parser(sub, "predict", run_predict)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by dermnet train")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files and/or folders")
-    add_output(p, None, "CSV file (default: standard output)")
+    p.add_argument(
+        "images",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, folders, CSVs of image paths, or one shard folder",
+    )
+    add_output(p, None, "CSV file, appended batch by batch and resumed (default: standard output)")
     add_model_file(p)
     add_batch_size(p)
     p.add_argument(
@@ -56,13 +64,18 @@ def add_predict(sub: Any) -> None:
         help="flag predictions whose top probability is below this as low_confidence "
         "(default: %(default)s)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start --output afresh (default: skip the images it holds already)",
+    )
     add_quiet(p, "no progress bar")
 
 
 def check_predict(args: argparse.Namespace) -> None:
     run_folder_with_model(args)
     for image in args.images:
-        existing_path(image, "IMAGE")
+        existing_path(image, "INPUT")
 
 
 def predictions_table(table: Any, threshold: float = 0.5) -> Any:
@@ -84,31 +97,46 @@ def predictions_table(table: Any, threshold: float = 0.5) -> Any:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Predict images with a run's model.
+    """Predict images with a run's model, streaming the rows to a CSV.
 
-    Classify image files and folders (searched recursively) with RUN_DIR/model.keras, read
-    as in training. Writes a CSV table (to standard output, or --output): image, prediction
-    (the top class), probability (of the top class), low_confidence (True when that
-    probability is below --threshold), then p_<class>, one probability column per class.
+    Classify image files, folders (searched recursively), CSVs of image paths (an
+    image_path column; other columns are a metadata run's metadata) or a shard folder with
+    RUN_DIR's model, read as in training, batch by batch in constant memory. Each batch's
+    rows are appended to --output at once; run the same command again after an interruption
+    and it skips the images already there. Columns: image, prediction (the top class),
+    probability (of the top class), low_confidence (below --threshold), p_<class> per class,
+    and confidence and abstain when the run holds abstention.json (dermnet evaluate).
+    Images that cannot be read are listed with the reason in OUTPUT.errors.csv.
     """
-    from dermnet.train.run import predict_run
+    from dermnet.train.prediction import predict_to_csv
 
-    with _ProgressCounter("predict", enabled=not args.quiet) as counter:
-        table = predict_run(
-            args.run_dir,
-            args.images,
-            model_file=args.model_file,
-            batch_size=args.batch_size,
-            progress=counter,
-        )
-    table = predictions_table(table, args.threshold)
-    if args.output:
-        table.to_csv(args.output, index=False)
-        low = int(table["low_confidence"].sum())
-        print(
-            f"{len(table)} predictions written to {args.output} "
-            f"({low} below the --threshold {args.threshold:g})"
-        )
-    else:
-        print(table.to_csv(index=False), end="")
+    output = args.output
+    with tempfile.TemporaryDirectory() as scratch:
+        target = output or str(Path(scratch) / "predictions.csv")
+        with _ProgressCounter("predict", enabled=not args.quiet) as counter:
+            summary = predict_to_csv(
+                args.run_dir,
+                args.images,
+                target,
+                model_file=args.model_file,
+                batch_size=args.batch_size,
+                threshold=args.threshold,
+                overwrite=bool(args.overwrite or output is None),
+                progress=counter,
+            )
+        if output is None:
+            sys.stdout.write(Path(target).read_text(encoding="utf-8"))
+            if summary.failed:
+                for line in Path(summary.errors).read_text(encoding="utf-8").splitlines()[1:]:
+                    print(f"dermnet predict: not scored: {line}", file=sys.stderr)
+            return 0
+    parts = [
+        f"{summary.written} predictions written to {output} "
+        f"({summary.low_confidence} below the --threshold {args.threshold:g})"
+    ]
+    if summary.skipped:
+        parts.append(f"{summary.skipped} already there, skipped")
+    if summary.failed:
+        parts.append(f"{summary.failed} images could not be read: see {summary.errors}")
+    print("; ".join(parts))
     return 0
