@@ -36,7 +36,8 @@ def test_missing_and_double_masks_are_named(tmp_path):
     masks = tmp_path / "masks"
     _png(masks / "a.png", np.zeros((4, 4), np.uint8))
     _png(masks / "a_mask.png", np.zeros((4, 4), np.uint8))
-    with pytest.raises(DataError, match=r"1 image\(s\) have no mask.*'b.jpg'.*several masks.*a.jpg"):
+    pattern = r"1 image\(s\) have no mask.*'b.jpg'.*several masks.*a.jpg"
+    with pytest.raises(DataError, match=pattern):
         match_masks(["a.jpg", "b.jpg"], masks)
     with pytest.raises(MissingFileError, match="--masks folder"):
         match_masks(["a.jpg"], tmp_path / "nowhere")
@@ -60,11 +61,13 @@ def test_masks_follow_the_images_resize(tmp_path):
     image = _png(tmp_path / "a.png", np.zeros((40, 80, 3), np.uint8))
     file = _png(tmp_path / "m" / "a.png", mask)
     stretched = read_masks_like([file], [image], (20, 20))[0]
-    assert stretched[:, :10].all() and not stretched[:, 10:].any()
+    assert stretched[:, :10].all()
+    assert not stretched[:, 10:].any()
     padded = read_masks_like([file], [image], (20, 20), DataConfig((20, 20), resize="pad"))[0]
     # aspect kept: the mask fills the left half of a 10-row band in the middle
     assert padded.sum() == pytest.approx(100, abs=20)
-    assert not padded[:4].any() and not padded[-4:].any()
+    assert not padded[:4].any()
+    assert not padded[-4:].any()
 
 
 def test_lesion_evidence_beats_the_centre_and_border_evidence_does_not(tmp_path):

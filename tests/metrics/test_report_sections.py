@@ -34,7 +34,8 @@ def test_subgroup_section_rows_flag_and_figure():
     assert section.data["n_flagged"] == len(report.flagged) > 0
     assert "balanced_accuracy of sex=m" in section.text
     caption, png = section.figures[0]
-    assert png.startswith(b"\x89PNG") and "balanced_accuracy" in caption
+    assert png.startswith(b"\x89PNG")
+    assert "balanced_accuracy" in caption
     # the numbers are the report's, JSON-ready (NaN -> None)
     json.dumps(section.to_dict())
 
@@ -51,7 +52,8 @@ def test_abstention_section_reports_the_threshold_on_these_data():
     section = abstention_section(conf, correct, threshold=rule)
     t = section.data["threshold"]
     assert t["coverage_here"] == pytest.approx(0.5)  # 0.95, 0.9, 0.8 kept
-    assert t["risk_here"] == 0.0 and t["n_abstained"] == 3
+    assert t["risk_here"] == 0.0
+    assert t["n_abstained"] == 3
     assert t["risk_here_low"] == 0.0 < t["risk_here_high"] < 1.0  # Wilson interval
     assert section.data["aurc"] >= section.data["optimal_aurc"]
     assert section.data["risk_at_full_coverage"] == pytest.approx(2 / 6)
@@ -74,10 +76,12 @@ def test_report_renders_and_round_trips_sections(tmp_path):
     full = report.with_sections(sub, abstention_section(conf, correct, threshold=rule))
     assert [s.key for s in full.sections] == ["subgroups", "abstention"]
     markdown = full.to_markdown()
-    assert "## Subgroups" in markdown and "## Selective prediction (abstention)" in markdown
+    assert "## Subgroups" in markdown
+    assert "## Selective prediction (abstention)" in markdown
     assert "**Subgroups.**" in full.model_card_markdown()
     page = full.to_html(tmp_path / "r.html").read_text()
-    assert "Subgroups" in page and page.count("data:image/png") >= len(report.figures()) + 2
+    assert "Subgroups" in page
+    assert page.count("data:image/png") >= len(report.figures()) + 2
     back = EvaluationReport.from_json(full.to_json())
     assert back.section("abstention") == full.section("abstention")
     assert back.section("subgroups").rows == full.section("subgroups").rows
