@@ -65,6 +65,9 @@ _PROBE = textwrap.dedent(
 def test_bad_arguments_are_rejected_before_tensorflow_is_imported(tmp_path):
     image = tmp_path / "x.jpg"
     image.write_bytes(b"not read")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
     cases = [
         (["--help"], 0, "usage: dermnet"),
         (["train", "--dataset", "ham10000"], 2, "--root DIR is required with --dataset"),
@@ -85,6 +88,13 @@ def test_bad_arguments_are_rejected_before_tensorflow_is_imported(tmp_path):
         (["export", str(tmp_path / "run"), "--format", "tflite"], 2, "RUN: "),
         (["export", str(tmp_path), "--format", "zip"], 2, "invalid choice: 'zip'"),
         (["bogus"], 2, "invalid choice: 'bogus'"),
+        (["cv", "--sample", "malaria", "--folds", "1"], 2, "--folds: must be an int >= 2"),
+        (["cv", "--sample", "malria"], 2, "--sample: "),
+        (["cv", "--sample", "malaria", "--holdout", "1.5"], 2, "--holdout: must be >= 0"),
+        (["serve", str(tmp_path / "missing_dir")], 2, "RUN: the folder"),
+        (["serve", str(tmp_path), "--port", "70000"], 2, "is not a run folder"),
+        (["serve", str(run), "--port", "70000"], 2, "port"),
+        (["predict", str(tmp_path / "missing_dir"), "x.csv", "-o", "p.csv"], 2, "RUN_DIR:"),
     ]
     done = _run("-c", _PROBE, json.dumps([argv for argv, _, _ in cases]))
     assert done.returncode == 0, done.stderr

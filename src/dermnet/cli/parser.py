@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dermnet._version import __version__
-from dermnet.cli import data, demo, evaluate, export, predict, train
+from dermnet.cli import data, demo, evaluate, export, predict, serve, train
 
 __all__ = ["CHECKS", "COMMANDS", "WITHOUT_TENSORFLOW", "build_parser"]
 
@@ -30,16 +30,22 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], 
     "train": (train.add_train, train.run_train),
     "evaluate": (evaluate.add_evaluate, evaluate.run_evaluate),
     "predict": (predict.add_predict, predict.run_predict),
+    "serve": (serve.add_serve, serve.run_serve),
+    "cv": (train.add_cv, train.run_cv),
 }
+if serve.has_shard_command():  # written by the data layer: wired as soon as it exists
+    COMMANDS["shard"] = (serve.add_shard, serve.run_shard)
 
 #: Checks of the command line that run before TensorFlow is imported; they raise
 #: `UsageError` (exit status 2) or a `DermnetError` (exit status 1).
 CHECKS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "cv": train.check_cv,
     "evaluate": evaluate.check_evaluate,
     "explain": evaluate.check_explain,
     "export": export.check_export,
     "predict": predict.check_predict,
     "recipes": train.check_recipes,
+    "serve": serve.check_serve,
     "train": train.check_train,
 }
 

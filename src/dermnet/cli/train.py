@@ -30,7 +30,17 @@ from dermnet.cli.arguments import (
 from dermnet.cli.errors import cli_message
 from dermnet.cli.evaluate import print_report_summary
 
-__all__ = ["add_recipes", "add_train", "check_recipes", "check_train", "run_recipes", "run_train"]
+__all__ = [
+    "add_cv",
+    "add_recipes",
+    "add_train",
+    "check_cv",
+    "check_recipes",
+    "check_train",
+    "run_cv",
+    "run_recipes",
+    "run_train",
+]
 
 #: Command-line spellings of run-config fields that differ from ``--field-name``.
 _FIELD_FLAGS = {"learning_rate": ("--lr", "--learning-rate"), "lr_schedule": ("--schedule",)}
@@ -231,6 +241,45 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         print_report_summary(output, "test")
     return 0
+
+
+# -- cv -------------------------------------------------------------------------------------
+def add_cv(sub: Any) -> None:
+    from dermnet.train.cv import add_cv_arguments
+
+    p = command_parser(sub, "cv", run_cv)
+    add_cv_arguments(p)
+    _add_field_options(p)
+
+
+def check_cv(args: argparse.Namespace) -> None:
+    if args.folds < 2:
+        raise UsageError(f"--folds: must be an int >= 2. Got {args.folds} instead.")
+    if args.holdout is not None and not 0.0 <= args.holdout < 1.0:
+        raise UsageError(f"--holdout: must be >= 0 and < 1. Got {args.holdout} instead.")
+    if args.n_bootstrap < 0:
+        raise UsageError(f"--n-bootstrap: must be an int >= 0. Got {args.n_bootstrap} instead.")
+    config = _train_config(args)
+    _check_data_source(config)
+    if config.weights not in (None, "imagenet"):
+        existing_path(config.weights, "--weights")
+
+
+def run_cv(args: argparse.Namespace) -> int:
+    """Cross-validate a run config: K grouped, stratified folds, one run folder each.
+
+    Split the data once (a held-out part, then K folds grouped by lesion or patient, each
+    class spread evenly), train one run folder per fold (validation = its fold) and keep
+    the out-of-fold predictions: oof.csv, pooled and per-fold metrics with 95% intervals
+    and their spread in cv_metrics.json and report.html. Settings as for dermnet train
+    (--recipe, --config, then the options). Rerun the same command to resume fold by fold;
+    --ensemble also combines the fold models.
+    """
+    from dermnet.train.cv import run_cv as cross_validate_command
+
+    if getattr(args, "weights", None) in ("none", "None"):
+        args.weights = None
+    return cross_validate_command(args)
 
 
 # -- recipes --------------------------------------------------------------------------------
