@@ -16,6 +16,7 @@ from dermnet.cli.arguments import (
     add_output,
     command_parser,
     existing_path,
+    float_type,
     int_type,
     is_run_folder,
     run_folder_with_model,
@@ -89,17 +90,66 @@ def add_evaluate(sub: Any) -> None:
         help="the class of interest for sensitivity at fixed specificity (default: mel, "
         "malignant, ... when present)",
     )
+    p.add_argument(
+        "--by",
+        default=None,
+        metavar="COLUMNS",
+        help="report subgroups by these metadata columns, comma-separated (e.g. "
+        "sex,age_band,localization; age_band is derived from age)",
+    )
+    p.add_argument(
+        "--min-group-size",
+        type=int_type(low=1),
+        default=30,
+        help="subgroups with fewer images are reported as too small (default: %(default)s)",
+    )
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-risk",
+        type=float_type(low=0.0, high=1.0),
+        default=None,
+        help="with --split val: choose the abstention threshold for this risk and save it "
+        "as abstention.json (default: 0.1)",
+    )
+    target.add_argument(
+        "--target-coverage",
+        type=float_type(low=0.0, high=1.0),
+        default=None,
+        help="with --split val: choose the abstention threshold for this coverage instead",
+    )
 
 
 def check_evaluate(args: argparse.Namespace) -> None:
-    run_folder_with_model(args)
+    from dermnet._core.errors import ParameterError
+    from dermnet.train.run_trust import check_by, parse_by, split_csv_columns
+
+    run = run_folder_with_model(args)
+    if args.split != "val" and (args.target_risk is not None or args.target_coverage is not None):
+        raise UsageError(
+            "--target-risk/--target-coverage choose the abstention threshold on the validation "
+            "split: add --split val (the test evaluation applies the saved abstention.json)"
+        )
+    if args.by is not None:
+        try:
+            by = parse_by(args.by)
+        except ParameterError as exc:
+            raise UsageError(f"--by: {exc}") from None
+        columns = split_csv_columns(run)
+        if columns is not None:
+            try:
+                check_by(by, columns, f"the run's split.csv ({run / 'split.csv'})")
+            except ParameterError as exc:
+                raise UsageError(f"--by: {exc}") from None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a run's model on its test (or validation) split.
 
     Load RUN_DIR/model.keras and score it on the run's own held-out split (from split.csv);
-    print the report and write metrics.json.
+    print the report and write metrics.json, metrics.md, report.html and model_card.md.
+    With --split val, choose an abstention threshold (max probability, for --target-risk,
+    default 0.1, or --target-coverage) and save it as abstention.json; the test evaluation
+    applies it and reports its coverage and risk. --by adds a subgroup table and figure.
     """
     from dermnet.train.run import evaluate_run
 
@@ -110,11 +160,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
             model_file=args.model_file,
             progress=counter,
             positive_class=args.positive_class,
+            by=args.by,
+            min_group_size=args.min_group_size,
+            target_risk=args.target_risk,
+            target_coverage=args.target_coverage,
         )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_report_summary(Path(args.run_dir), args.split)
+        for section in report.sections:
+            print(f"{section.title}: {section.text}")
     return 0
 
 
@@ -160,6 +216,14 @@ def add_explain(sub: Any) -> None:
     )
     add_batch_size(p)
     p.add_argument("--seed", type=SEED, default=0, help="random seed for LIME (default: 0)")
+    p.add_argument(
+        "--masks",
+        default=None,
+        metavar="DIR",
+        help="a folder of lesion masks named by the images' file stems (e.g. ISIC_x.png or "
+        "ISIC_x_segmentation.png): score each map against its mask (energy, pointing game, "
+        "IoU) beside random and centre-Gaussian maps; writes localization.csv",
+    )
 
 
 def check_explain(args: argparse.Namespace) -> None:
@@ -170,6 +234,8 @@ def check_explain(args: argparse.Namespace) -> None:
     elif model.suffix != ".keras":
         raise UsageError(f"--model: expected a .keras file or a run folder, got {model}")
     run_folder = is_run_folder(model)
+    if args.masks is not None and not Path(args.masks).is_dir():
+        raise UsageError(f"--masks: {args.masks} is not a folder")
     for image in args.images:
         path = Path(image)
         if run_folder and path.is_dir():
@@ -200,6 +266,8 @@ def run_explain(args: argparse.Namespace) -> int:
     size.
     """
     options = {"method": args.method, "class_index": args.class_index, **_explain_options(args)}
+    if args.masks is not None:
+        options["masks"] = args.masks
     model = Path(args.model)
     if is_run_folder(model):
         from dermnet.train.run import explain_run
@@ -216,4 +284,14 @@ def run_explain(args: argparse.Namespace) -> int:
             f"explained {r['explained']} -> {r['overlay']}"
         )
     print(f"Wrote {len(records)} overlays and index.html to {args.output}")
+    summary = Path(args.output) / "localization_summary.csv"
+    if args.masks is not None and summary.is_file():
+        import pandas as pd
+
+        from dermnet.explain.mask_scores import summary_lines
+
+        print("Agreement with the lesion masks (mean [95% CI], difference to the centre map):")
+        for line in summary_lines(pd.read_csv(summary)):
+            print("  " + line)
+        print(f"Per image: {Path(args.output) / 'localization.csv'}")
     return 0

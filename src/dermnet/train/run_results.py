@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
-from dermnet._core.validation import check_option
+from dermnet._core.validation import check_int, check_option
 
 # `predict_run` (streaming prediction) lives in `dermnet.train.prediction`.
 from dermnet.train.prediction import predict_run as predict_run
@@ -96,11 +96,23 @@ def evaluate_run(
     progress: Callable[[int, int], None] | None = None,
     extra_figures: Mapping[str, Any] | None = None,
     positive_class: str | None = None,
+    by: Sequence[str] | str | None = None,
+    min_group_size: int = 30,
+    target_risk: float | None = None,
+    target_coverage: float | None = None,
 ) -> Any:
     """Evaluate a run's model on its own test (or validation) split.
 
     The images are read with the run's data config and scored with
     `RunFolder.score` (test-time augmentation and logit adjustment as configured).
+
+    The report always has a selective-prediction section (risk-coverage curve and AURC
+    of the max-probability confidence). On ``split="val"`` an abstention threshold is
+    chosen for ``target_risk`` (default 0.1) or ``target_coverage`` and, with
+    ``write``, saved as ``abstention.json`` (``{"score": "max_probability",
+    **AbstentionThreshold.to_dict()}``); on ``split="test"`` the saved threshold is
+    applied and its coverage and risk reported. With ``by``, a subgroup section
+    (`dermnet.metrics.subgroups.subgroup_report`) with a forest plot.
 
     Args:
         run_dir: a run folder written by `train_run`.
@@ -116,16 +128,43 @@ def evaluate_run(
         extra_figures: more figures for ``report.html``, ``{caption: figure or PNG}``.
         positive_class: the class of interest (sensitivity at fixed specificity); by
             default the one `dermnet.metrics.evaluate` picks by name (mel, malignant, ...).
+        by: metadata columns of the run's split to report subgroups by (``"sex,age_band"``
+            or a list); ``age_band`` is derived from ``age`` (or ``age_approx``) with
+            `dermnet.metrics.subgroups.age_bands`.
+        min_group_size: subgroups with fewer images are reported as too small.
+        target_risk: the risk the abstention threshold is chosen for (``split="val"``).
+        target_coverage: or the coverage it is chosen for (``split="val"``).
 
     Returns:
-        A `dermnet.metrics.EvaluationReport`.
+        A `dermnet.metrics.EvaluationReport` (sections ``"abstention"`` and, with ``by``,
+        ``"subgroups"``).
+
+    Raises:
+        UnknownNameError: ``by`` names a column the run's split does not have (the
+            message lists the available ones).
+        ParameterError: a target with ``split="test"``, or both targets.
     """
     from dermnet.metrics import evaluate
+    from dermnet.train import run_trust
 
     split = check_option(split, ("test", "val"), "split", "evaluate_run")
+    groups_by = run_trust.parse_by(by)
+    min_group_size = check_int(min_group_size, "min_group_size", "evaluate_run", low=1)
+    if target_risk is not None and target_coverage is not None:
+        raise ParameterError(
+            "evaluate_run takes one of 'target_risk' and 'target_coverage'. Got "
+            f"target_risk={target_risk!r}, target_coverage={target_coverage!r} instead."
+        )
+    if split == "test" and (target_risk is not None or target_coverage is not None):
+        raise ParameterError(
+            "The 'target_risk' and 'target_coverage' parameters of evaluate_run choose the "
+            "abstention threshold on split='val'. Got split='test': evaluate on 'val' first; "
+            "the test evaluation applies the saved abstention.json."
+        )
     folder = RunFolder(run_dir)
-    model = folder.load_model(model_file)
     records = folder.records(split)
+    groups = run_trust.group_table(records.frame, groups_by, f"the run's {split} split")
+    model = folder.load_model(model_file)
     images, metadata = folder.read_records(records, batch_size=batch_size)
     scores = folder.score(model, images, metadata, batch_size=batch_size, progress=progress)
     options = {} if positive_class is None else {"positive_class": positive_class}
@@ -137,9 +176,48 @@ def evaluate_run(
         seed=folder.config.seed,
         **options,
     )
+    probabilities = np.asarray(scores, dtype=np.float64)
+    section, chosen = run_trust.abstention_for_split(
+        folder.path,
+        split,
+        records.labels,
+        probabilities,
+        target_risk=target_risk,
+        target_coverage=target_coverage,
+    )
+    sections = [section]
+    if groups:
+        from dermnet.metrics.report_sections import subgroup_section
+        from dermnet.metrics.subgroups import subgroup_report
+
+        subgroups = subgroup_report(
+            records.labels,
+            probabilities,
+            groups,
+            folder.classes,
+            positive_class=report.positive_class,
+            min_size=min_group_size,
+            n_bootstrap=n_bootstrap,
+            seed=folder.config.seed,
+        )
+        sections.append(subgroup_section(subgroups))
+    report = report.with_sections(*sections)
     if write:
+        if split == "val":
+            _write_abstention(folder.path, chosen)
         _write_evaluation(folder, report, split, model_file, len(records), extra_figures)
     return report
+
+
+def _write_abstention(run: Path, chosen: Any) -> None:
+    """Save the validation-chosen threshold, or remove a stale one when none was chosen."""
+    from dermnet.train.run_trust import ABSTENTION_FILE, ABSTENTION_SCORE
+
+    path = run / ABSTENTION_FILE
+    if chosen is None:
+        path.unlink(missing_ok=True)
+        return
+    write_json(path, {"score": ABSTENTION_SCORE, **chosen.to_dict()})
 
 
 def _model_card(folder: RunFolder, split: str) -> Any:
@@ -222,6 +300,7 @@ def explain_run(
     model_file: str = "model.keras",
     class_index: int | None = None,
     metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    masks: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Explain image files with a run's model: overlays, ``explanations.json``, ``index.html``.
@@ -238,6 +317,10 @@ def explain_run(
         model_file: the model in the folder.
         class_index: the class to explain; ``None``: each image's predicted class.
         metadata: for a metadata run, as in `predict_run`.
+        masks: a folder of lesion masks named by the images' file stems: each map is
+            scored against its mask (energy, pointing game, IoU) beside a random and a
+            centre-Gaussian map, written to ``localization.csv`` and
+            ``localization_summary.csv`` (see `dermnet.explain.write_explanations`).
         **options: passed to `dermnet.explain.write_explanations`.
 
     Returns:
@@ -265,5 +348,6 @@ def explain_run(
         data_config=folder.data_config,
         metadata=encoded,
         scorer=scorer,
+        masks=masks,
         **options,
     )
