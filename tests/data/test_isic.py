@@ -245,3 +245,35 @@ def test_real_isic2020_csv_counts_and_patient_split():
     assert check_leakage(parts.train, parts.test).ok
     share = parts.test.class_counts()["malignant"] / 584
     assert abs(share - 0.2) < 0.02  # stratified although patients mix both classes
+
+
+def test_isic2019_include_unknown_keeps_unk_rows_for_evaluation_only(tmp_path, write_image):
+    from dermnet.data.datasets.isic import UNKNOWN_REASON, unknown_lesions
+
+    root = _isic2019(tmp_path, write_image, unk=True, part="Test")
+    rec = load_isic2019(root, split="test", include_unknown=True)  # no error for UNK
+    assert rec.frame["label"].tolist() == ["mel", "scc", "nv"]
+    assert rec.classes == ISIC2019_CLASSES  # UNK is never a class
+    ood = unknown_lesions(rec)
+    assert ood["image_id"].tolist() == ["ISIC_0000002"]
+    assert ood["label"].tolist() == ["UNK"]
+    assert ood["image_path"].iloc[0].endswith("ISIC_0000002.jpg")
+    assert ood["age_approx"].tolist() == [70.0]  # metadata joined as for the records
+    assert rec.excluded["reason"].tolist() == [UNKNOWN_REASON]
+    # without the flag an UNK row is still an error, or an exclusion with on_error="skip"
+    skipped = load_isic2019(root, split="test", on_error="skip")
+    assert len(unknown_lesions(skipped)) == 0
+
+
+def test_isic2019_include_unknown_names_missing_unk_images(tmp_path, write_image):
+    from dermnet.data.datasets.isic import unknown_lesions
+
+    root = _isic2019(tmp_path, write_image, unk=True)
+    (root / "ISIC_2019_Training_Input" / "ISIC_0000002.jpg").unlink()
+    with pytest.raises(MissingFileError, match=r"1 UNK image\(s\).*ISIC_0000002"):
+        load_isic2019(root, include_unknown=True)
+    rec = load_isic2019(root, include_unknown=True, on_error="skip")
+    assert len(unknown_lesions(rec)) == 0
+    assert rec.excluded["reason"].tolist() == ["UNK label, image missing"]
+    with pytest.raises(DataError, match="Records of load_isic2019"):
+        unknown_lesions(rec.frame)

@@ -30,9 +30,11 @@ from dermnet.data.records import Records
 __all__ = [
     "ISIC2019_CLASSES",
     "ISIC2020_CLASSES",
+    "UNKNOWN_REASON",
     "load_isic2018",
     "load_isic2019",
     "load_isic2020",
+    "unknown_lesions",
 ]
 
 #: ISIC 2019 diagnoses in dermnet's fixed (alphabetical) class order; ``UNK`` is not a class.
@@ -131,6 +133,36 @@ def _exclude_unknown(
 
 
 # -- ISIC 2018 Task 3 ------------------------------------------------------------------------
+#: The ``records.excluded`` reason of the UNK rows that ``include_unknown=True`` keeps.
+UNKNOWN_REASON = "UNK label: unknown lesion, kept for evaluation only"
+
+
+def unknown_lesions(records: Records) -> pd.DataFrame:
+    """The UNK rows that `load_isic2019` kept with ``include_unknown=True``.
+
+    They are none of the 8 training classes, so they are not records (a `Records`
+    label must be one of its classes): they sit in ``records.excluded`` with the reason
+    `UNKNOWN_REASON`, with ``image_path``, ``image_id`` and the metadata, for
+    out-of-distribution evaluation (score them with the model, compare their confidence
+    with the known classes' using `dermnet.metrics.ood.ood_scores_report`).
+
+    Examples:
+        >>> import pandas as pd
+        >>> rec = Records(pd.DataFrame({"image_path": ["a.jpg"], "label": ["mel"]}), ["mel"])
+        >>> len(unknown_lesions(rec))
+        0
+    """
+    if not isinstance(records, Records):
+        raise DataError(
+            f"unknown_lesions needs the Records of load_isic2019. Got {type(records).__name__}."
+        )
+    excluded = records.excluded
+    if "reason" not in excluded.columns or excluded.empty:
+        return excluded.iloc[:0].drop(columns="reason", errors="ignore")
+    keep = excluded["reason"] == UNKNOWN_REASON
+    return excluded.loc[keep].drop(columns="reason").reset_index(drop=True)
+
+
 def _isic2018_hint(split: str) -> str:
     return (
         f"Download the ISIC 2018 Task 3 {split} data by hand from "
@@ -237,6 +269,21 @@ def _isic2019_hint(part: str) -> str:
 
 
 @register_dataset("isic2019")
+def _unknown_rows(table: pd.DataFrame, check_files: bool, on_error: str, csv: Path) -> pd.DataFrame:
+    """The UNK rows kept for evaluation, with their reason; missing images named."""
+    reasons = pd.Series(UNKNOWN_REASON, index=table.index, dtype=object)
+    if check_files:
+        missing = ~table["image_path"].map(os.path.isfile).astype(bool)
+        if missing.any() and on_error == "raise":
+            shown = table.loc[missing, "image_path"].tolist()[:3]
+            raise MissingFileError(
+                f"{csv}: {int(missing.sum())} UNK image(s) kept by include_unknown=True are "
+                f"missing (first: {shown}). Pass on_error='skip' to leave them out."
+            )
+        reasons[missing] = "UNK label, image missing"
+    return table.assign(reason=reasons)
+
+
 def load_isic2019(
     root: str | os.PathLike[str],
     split: str = "training",
@@ -244,6 +291,7 @@ def load_isic2019(
     on_error: str = "raise",
     check_files: bool = True,
     verify: bool = False,
+    include_unknown: bool = False,
 ) -> Records:
     """Load ISIC 2019, the 8-class "Skin Lesion Dataset" (25,331 training images).
 
@@ -267,10 +315,22 @@ def load_isic2019(
             labelled ``UNK``.
         check_files: look for every image file (default); ``False`` loads the table only.
         verify: also decode every image to find unreadable or truncated files.
+        include_unknown: keep the ``UNK`` rows for evaluation only: they are never an
+            error and sit in ``records.excluded`` with the reason `UNKNOWN_REASON`, their
+            ``image_path`` and metadata; `unknown_lesions` returns them. The records
+            themselves hold the 8 classes only (train on them; the UNK images are the
+            out-of-distribution set). With ``check_files``, a missing UNK image raises
+            (``on_error="raise"``) or is left out with the reason ``"UNK label, image
+            missing"``.
 
     Raises:
         MissingFileError: the ground-truth CSV (or an image) is missing.
-        DataError: a row has no or several classes, or is ``UNK`` with ``on_error="raise"``.
+        DataError: a row has no or several classes, or is ``UNK`` with ``on_error="raise"``
+            and ``include_unknown=False``.
+
+    Examples:
+        >>> records = load_isic2019(root, split="test", include_unknown=True)  # doctest: +SKIP
+        >>> ood = unknown_lesions(records)  # the UNK images, for evaluation only  # doctest: +SKIP
     """
     where = "load_isic2019"
     root = check_path(root, "root", where, kind="dir", what="ISIC 2019 folder")
@@ -286,7 +346,9 @@ def load_isic2019(
     table = read_csv_table(csv, ["image", *_ISIC2019_COLUMNS], f"ISIC 2019 {part} ground-truth")
     labels, unk = _one_hot_labels(table, _ISIC2019_COLUMNS, csv, "UNK")
     table["label"] = labels
-    table, unknown = _exclude_unknown(table, unk, csv, on_error)
+    if not include_unknown:
+        table, unknown = _exclude_unknown(table, unk, csv, on_error)
+        unk = np.zeros(len(table), dtype=bool)
     table["image"] = table["image"].astype(str).str.strip()
     table["image_id"] = table["image"].str.removesuffix(_DOWNSAMPLED)
     meta_csv = _find_file(root, [f"ISIC_2019_{part}_Metadata.csv"])
@@ -302,6 +364,10 @@ def load_isic2019(
     folder = root / f"ISIC_2019_{part}_Input"
     images = index_image_files([folder, folder / folder.name, root]) if check_files else {}
     table["image_path"] = _isic_paths(table["image"], images, folder)
+    if include_unknown:
+        keep = ~np.asarray(unk)
+        unknown = _unknown_rows(table.loc[~keep], check_files, on_error, csv)
+        table = table.loc[keep]
     records = records_from_table(
         table,
         ISIC2019_CLASSES,
