@@ -194,3 +194,23 @@ def test_bad_parameters_are_refused(tmp_path):
         cross_validate(config, k=1, out=tmp_path / "cv")
     with pytest.raises(ParameterError, match="'config' parameter"):
         cross_validate({"model": "simple_cnn"}, k=3, out=tmp_path / "cv")
+
+
+def test_fold_run_folders_come_from_the_train_run_hook(cv):
+    result = cv[0]
+    folds = pd.read_csv(result.path / "folds.csv")
+    for i, fold in enumerate(result.folds):
+        info = json.loads((fold / "config.json").read_text())
+        assert info["cv"]["fold"] == i
+        assert info["cv"]["k"] == 3
+        split = pd.read_csv(fold / "split.csv")
+        val = set(split.loc[split["role"] == "val", "image_path"])
+        assert val == set(folds.loc[folds["fold"] == i, "image_path"])
+        assert info["split"]["val"] == len(val)
+
+
+def test_train_run_refuses_parts_when_resuming(tmp_path):
+    from dermnet.train.run import train_run
+
+    with pytest.raises(ParameterError, match="'parts'"):
+        train_run(None, tmp_path, resume=True, parts=object())

@@ -62,14 +62,6 @@ class CVResult:
     trained: tuple[int, ...]
 
 
-def _load_records(config: RunConfig) -> Any:
-    from dermnet import data
-
-    if config.sample is not None:
-        return data.load_sample(config.sample)
-    return data.load_dataset(str(config.dataset), str(config.root))
-
-
 def _check_groups_per_class(records: Any, group_by: str | None, k: int) -> None:
     """A class must reach every fold: at least ``k`` groups of it (the message names it)."""
     groups = records.groups(group_by) if group_by else np.asarray(records.paths)
@@ -96,13 +88,9 @@ def _check_groups_per_class(records: Any, group_by: str | None, k: int) -> None:
 def _prepare(config: RunConfig, out: Path, k: int, group_by: Any, test_size: float, log: Any):
     """Split the data into folds and write ``folds.csv`` and ``cv.json`` (``cv.json`` last)."""
     from dermnet.data import kfold, split
+    from dermnet.train.run import load_run_records
 
-    records = _load_records(config)
-    log(f"Loaded {len(records)} images, {records.num_classes} classes ({records.name})")
-    if config.max_images is not None and len(records) > config.max_images:
-        rng = np.random.default_rng(config.seed)
-        records = records.subset(np.sort(rng.permutation(len(records))[: config.max_images]))
-        log(f"Using a random subset of {len(records)} images (max_images)")
+    records = load_run_records(config, log)
     group = group_by if group_by is not None else config.group_by
     group = "auto" if group is None else group
     if group == "auto":
@@ -172,11 +160,20 @@ def _records(info: dict[str, Any], table: Any, role: str) -> Any:
     )
 
 
-def _start_fold(info: dict[str, Any], table: Any, i: int, fold_dir: Path, cv_dir: Path) -> None:
-    """Write fold ``i``'s run folder start (split, config, encoder), as `train_run` does."""
-    from dermnet.data import MetadataEncoder, Split
-    from dermnet.train import run as run_module
+def _train_fold(
+    info: dict[str, Any], table: Any, i: int, fold_dir: Path, cv_dir: Path, **options: Any
+) -> None:
+    """Train fold ``i`` with `train_run`: a new run on the fold's split, or resume it.
 
+    A new fold trains on the other folds, with fold ``i`` as its validation split and the
+    held-out part as its test split; a metadata run uses the CV's shared encoder.
+    """
+    from dermnet.data import MetadataEncoder, Split
+    from dermnet.train.run import train_run
+
+    if (fold_dir / "config.json").is_file():
+        train_run(None, fold_dir, resume=True, **options)
+        return
     config = RunConfig.from_dict(info["run"])
     pool = table[table["fold"] >= 0]
     val_share = float((pool["fold"] == i).sum()) / len(table)
@@ -185,19 +182,17 @@ def _start_fold(info: dict[str, Any], table: Any, i: int, fold_dir: Path, cv_dir
     val = _records(info, pool[pool["fold"] == i], "val")
     held = table[table["fold"] < 0]
     test = _records(info, held, "test") if len(held) else None
-    parts = Split(train, val, test)  # type: ignore[arg-type]  # test may be absent
-    run_module._check_images(parts)
     encoder = None
     if config.metadata:
         encoder = MetadataEncoder.from_dict(read_json(cv_dir / "metadata_encoder.json"))
-    data_config = run_module.resolve_run_data_config(config)
-    dim = encoder.dim if encoder is not None else None
-    model = run_module._new_model(config, data_config, len(info["classes"]), dim)
-    facts = run_module._data_facts(fold_config, train, parts, data_config)
-    facts["classes"] = list(info["classes"])
-    facts["dataset_name"] = info["dataset_name"]
-    facts["cv"] = {"folder": str(cv_dir.resolve()), "fold": i, "k": info["k"]}
-    run_module._start_run(fold_dir, parts, encoder, facts, model)
+    train_run(
+        fold_config,
+        fold_dir,
+        parts=Split(train, val, test),  # type: ignore[arg-type]  # test may be absent
+        metadata_encoder=encoder,
+        extra_facts={"cv": {"folder": str(cv_dir.resolve()), "fold": i, "k": info["k"]}},
+        **options,
+    )
 
 
 def _score_fold(fold_dir: Path, i: int, table: Any) -> Any:
@@ -295,8 +290,6 @@ def cross_validate(
     """
     import pandas as pd
 
-    from dermnet.train.run import train_run
-
     if not isinstance(config, RunConfig):
         raise fail("config", _WHERE, "a RunConfig", type(config).__name__)
     config.validate(where=_WHERE)
@@ -333,10 +326,8 @@ def cross_validate(
             log(f"Fold {i + 1}/{k}: done already, skipped")
             oofs.append(pd.read_csv(fold_dir / "oof.csv"))
             continue
-        if not (fold_dir / "config.json").is_file():
-            _start_fold(info, table, i, fold_dir, cv_dir)
         log(f"Fold {i + 1}/{k}: training in {fold_dir}")
-        train_run(None, fold_dir, resume=True, evaluate_on=(), log=log, verbose=verbose)
+        _train_fold(info, table, i, fold_dir, cv_dir, evaluate_on=(), log=log, verbose=verbose)
         oofs.append(_score_fold(fold_dir, i, table))
         trained.append(i)
         log(f"Fold {i + 1}/{k}: done")

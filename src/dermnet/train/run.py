@@ -16,7 +16,7 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +198,14 @@ def _data_facts(config: RunConfig, records: Any, parts: Any, data_config: Any) -
     }
 
 
+def _given_parts(parts: Any) -> Any:
+    """The training records of a `Split` given to `train_run` (checked)."""
+    train = getattr(parts, "train", None)
+    if train is None or not hasattr(train, "classes"):
+        raise fail("parts", "train_run", "a dermnet.data.Split with train records", parts)
+    return train
+
+
 def _unstarted(out: Path) -> bool:
     """Whether the run in ``out`` never finished an epoch (a failed or killed start)."""
     return not (out / "state.json").exists() and not (out / "last.keras").exists()
@@ -278,6 +286,10 @@ def train_run(
     verbose: int | str = 0,
     callbacks: Sequence[Any] = (),
     evaluate_on: Sequence[str] = ("test",),
+    parts: Any = None,
+    metadata_encoder: Any = None,
+    extra_facts: Mapping[str, Any] | None = None,
+    strategy: str | None = None,
 ) -> dict[str, Any]:
     """Train a model as ``config`` says and write a run folder; or resume one.
 
@@ -299,6 +311,15 @@ def train_run(
         verbose: Keras' own progress output (0: only ``log`` lines).
         callbacks: more Keras callbacks (e.g. a progress bar).
         evaluate_on: the splits to evaluate at the end (``"test"``, ``"val"``).
+        parts: a ready `dermnet.data.Split` (``train``, ``val``, ``test`` records, ``test``
+            may be ``None``) to train on instead of loading and splitting the config's
+            data (cross-validation trains each fold this way); a new run only.
+        metadata_encoder: with ``parts``, a fitted `dermnet.data.MetadataEncoder` for a
+            metadata run (default: fitted on ``parts.train``).
+        extra_facts: more entries for the run's ``config.json`` (e.g. ``{"cv": {...}}``).
+        strategy: ``"multi_worker"`` trains with `dermnet.train.fit` on every worker of
+            the cluster in ``TF_CONFIG`` (`dermnet.train.distributed.fit_multi_worker`);
+            ``None`` trains in this process.
 
     Returns:
         A summary: the run folder, epochs done, best validation loss and the metrics
@@ -322,6 +343,13 @@ def train_run(
     for role in evaluate_on:
         check_option(role, ("test", "val"), "evaluate_on", "train_run")
     model = None
+    if strategy is not None:
+        check_option(strategy, ("multi_worker",), "strategy", "train_run")
+    if resume and (parts is not None or metadata_encoder is not None or extra_facts):
+        raise ParameterError(
+            "The 'parts', 'metadata_encoder' and 'extra_facts' parameters of train_run start "
+            "a new run; a resumed run reads them from its folder. Drop them or resume=False."
+        )
     if resume:
         folder = RunFolder(out)
         config = folder.config
@@ -346,20 +374,25 @@ def train_run(
             log(f"Replacing the run in {out}, which never finished an epoch")
         data_config = resolve_run_data_config(config)
         seed_everything(config.seed)
-        records = load_run_records(config, log)
-        group = "auto" if config.group_by is None else config.group_by
-        parts = split(
-            records,
-            test_size=config.test_size,
-            val_size=config.val_size,
-            group_by=group,
-            seed=config.seed,
-        )
+        if parts is None:
+            records = load_run_records(config, log)
+            group = "auto" if config.group_by is None else config.group_by
+            parts = split(
+                records,
+                test_size=config.test_size,
+                val_size=config.val_size,
+                group_by=group,
+                seed=config.seed,
+            )
+        else:
+            records = _given_parts(parts)
         _check_images(parts)
-        encoder = _metadata_encoder_class()().fit(parts.train) if config.metadata else None
+        encoder = metadata_encoder
+        if encoder is None and config.metadata:
+            encoder = _metadata_encoder_class()().fit(parts.train)
         # Build the model before writing anything: a bad model setting leaves no half run.
         model = _new_model(config, data_config, records.num_classes, encoder and encoder.dim)
-        facts = _data_facts(config, records, parts, data_config)
+        facts = {**_data_facts(config, records, parts, data_config), **dict(extra_facts or {})}
         folder = _start_run(out, parts, encoder, facts, model)
         done = 0
     seed_everything(config.seed)
@@ -430,6 +463,7 @@ def train_run(
             log=log,
             verbose=verbose,
             recalibrate_bn=False,  # done below, on the kept model too
+            **({"strategy": strategy} if strategy is not None else {}),
         )
         if not keep_best:
             _save_atomic(model, out / "model.keras")
