@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from dermnet.explain.files import load_explained_model, write_explanations
     from dermnet.explain.layers import find_target_layer, iter_layers, resolve_layer
     from dermnet.explain.lime_explainer import LimeExplainer, LimeExplanation
+    from dermnet.explain.localization import (
+        center_gaussian_map,
+        load_lesion_masks,
+        localization_report,
+        localization_scores,
+        random_map,
+        read_mask,
+        resize_map,
+    )
+    from dermnet.explain.mask_scores import match_masks
     from dermnet.explain.methods import explain_images, get_explainer, list_methods
     from dermnet.explain.shap_explainer import ShapExplainer, ShapExplanation
     from dermnet.explain.visualize import overlay, plot_attributions, plot_explanations
@@ -45,6 +55,7 @@ __all__ = [
     "ScoreCAM",
     "ShapExplainer",
     "ShapExplanation",
+    "center_gaussian_map",
     "deletion_curve",
     "explain_images",
     "find_target_layer",
@@ -53,10 +64,17 @@ __all__ = [
     "iter_layers",
     "list_methods",
     "load_explained_model",
+    "load_lesion_masks",
+    "localization_report",
+    "localization_scores",
+    "match_masks",
     "overlay",
     "plot_attributions",
     "plot_explanations",
+    "random_map",
     "randomization_check",
+    "read_mask",
+    "resize_map",
     "resolve_layer",
     "write_explanations",
 ]
