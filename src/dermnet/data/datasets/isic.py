@@ -268,7 +268,6 @@ def _isic2019_hint(part: str) -> str:
     )
 
 
-@register_dataset("isic2019")
 def _unknown_rows(table: pd.DataFrame, check_files: bool, on_error: str, csv: Path) -> pd.DataFrame:
     """The UNK rows kept for evaluation, with their reason; missing images named."""
     reasons = pd.Series(UNKNOWN_REASON, index=table.index, dtype=object)
@@ -284,6 +283,7 @@ def _unknown_rows(table: pd.DataFrame, check_files: bool, on_error: str, csv: Pa
     return table.assign(reason=reasons)
 
 
+@register_dataset("isic2019")
 def load_isic2019(
     root: str | os.PathLike[str],
     split: str = "training",
