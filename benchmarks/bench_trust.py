@@ -64,10 +64,18 @@ def _model_outputs(run: Path, paths: list[str], methods: list[str], shape: tuple
     if isinstance(input_shape, (dict, list)):
         raise SystemExit("bench_trust: models with a metadata input are not supported yet.")
     size = (int(input_shape[1]), int(input_shape[2]))
-    images = load_images(paths, DataConfig(size))
-    probs = np.asarray(model.predict(images, batch_size=16, verbose=0), dtype=np.float64)
-    if probs.shape[1] == 1:
-        probs = np.concatenate([1.0 - probs, probs], axis=1)
+    if (Path(run) / "config.json").is_file() and (Path(run) / "split.csv").is_file():
+        # a run folder: its own data config (colour constancy, resize) and scoring (TTA,
+        # logit adjustment), as dermnet predict and evaluate read and score images
+        from dermnet.train.run_folder import RunFolder
+
+        folder = RunFolder(run)
+        images, metadata = folder.read_files(paths)
+        probs = np.asarray(folder.score(model, images, metadata), dtype=np.float64)
+        names = folder.classes
+    else:
+        images = load_images(paths, DataConfig(size))
+        probs = np.asarray(model.predict(images, batch_size=16, verbose=0), dtype=np.float64)
     predicted = probs.argmax(axis=1)
     cams = {}
     for method in methods:
