@@ -120,3 +120,97 @@ def test_a_bad_run_file_is_named_with_its_field(tmp_path, capsys, text, message)
     assert message in err
     assert "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_strategy_multi_worker_trains_through_fit_multi_worker(tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    from dermnet.train import distributed, fit_setup
+
+    calls = []
+    real = distributed.fit_multi_worker
+
+    def recording(model, train, val=None, **options):
+        calls.append(options)
+        return real(model, train, val, **options)
+
+    # One worker: the process's default strategy stands in for the TF_CONFIG cluster.
+    monkeypatch.setattr(fit_setup, "worker_strategy", tf.distribute.get_strategy)
+    monkeypatch.setattr(distributed, "fit_multi_worker", recording)
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps(
+            {"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 0}}
+        ),
+    )
+    out = tmp_path / "run"
+    argv = ["train", "--sample", "malaria", "--image-size", "32", "--epochs", "2", "--quiet"]
+    assert main([*argv, "--strategy", "multi_worker", "--output", str(out)]) == 0
+    assert len(calls) == 1
+    assert calls[0]["epochs"] == 2
+    assert calls[0]["strategy"] is tf.distribute.get_strategy()
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["epochs_done"] == 2
+    assert len((out / "history.csv").read_text().strip().splitlines()) == 3
+
+
+def test_strategy_multi_worker_needs_tf_config(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    argv = ["train", "--sample", "malaria", "--strategy", "multi_worker"]
+    assert main([*argv, "--output", str(tmp_path / "r")]) == 2
+    assert "--strategy multi_worker: " in capsys.readouterr().err
+
+
+def test_fit_multi_worker_refuses_what_the_loop_cannot_do(monkeypatch):
+    import numpy as np
+    import tensorflow as tf
+
+    from dermnet import ParameterError
+    from dermnet.models import create_model
+    from dermnet.train import fit, fit_setup
+
+    monkeypatch.setattr(fit_setup, "worker_strategy", tf.distribute.get_strategy)
+    x = np.zeros((4, 16, 16, 3), np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(4) % 2)).batch(2)
+    model = create_model("simple_cnn", 2, input_shape=(16, 16, 3))
+    with pytest.raises(ParameterError, match="lr_schedule='cosine', mixed_precision"):
+        fit(model, ds, strategy="multi_worker", lr_schedule="cosine", mixed_precision=True)
+    with pytest.raises(ParameterError, match="'strategy' parameter of fit"):
+        fit(model, ds, strategy="multiworker")
+    history = fit(model, ds, ds, strategy="multi_worker", epochs=2, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert history.epoch == [0, 1]
+
+
+def test_predict_resumes_the_csv_and_lists_unreadable_images(run_dir, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for p in sorted((sample_path("malaria") / "Uninfected").glob("*"))[:6]:
+        shutil.copy(p, folder)
+    (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    csv = tmp_path / "p.csv"
+    argv = ["predict", str(run_dir), str(folder), "-o", str(csv), "--batch-size", "4", "-q"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "6 predictions written" in out
+    assert "1 images could not be read: see" in out
+    assert "broken.png" in (tmp_path / "p.errors.csv").read_text()
+    assert main(argv) == 0
+    again = capsys.readouterr().out
+    assert "0 predictions written" in again
+    assert "7 already there, skipped" in again
+    assert len(csv.read_text().strip().splitlines()) == 7
+    assert main([*argv, "--overwrite"]) == 0
+    assert len(csv.read_text().strip().splitlines()) == 7
+
+
+def test_cv_command_trains_the_folds(tmp_path, capsys):
+    out = tmp_path / "cv"
+    argv = ["cv", "--sample", "malaria", "--image-size", "32", "--epochs", "1", "--folds", "2"]
+    argv += ["--max-images", "40", "--n-bootstrap", "10", "--output", str(out), "-q"]
+    assert main(argv) == 0
+    assert "Out-of-fold balanced accuracy" in capsys.readouterr().out
+    assert (out / "fold_1" / "oof.csv").is_file()
+    assert json.loads((out / "cv.json").read_text())["k"] == 2

@@ -103,6 +103,13 @@ def add_train(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE", help="a TOML run file (field = value lines)")
     add_output(p, None, "run folder (default: runs/<recipe or model>)")
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue this run")
+    p.add_argument(
+        "--strategy",
+        choices=("multi_worker",),
+        default=None,
+        help="multi_worker: train on every worker of the cluster in TF_CONFIG (run the same "
+        "command in each worker; the chief's run folder is the one to keep)",
+    )
     add_quiet(p)
     _add_field_options(p)
 
@@ -180,7 +187,21 @@ def _output(args: argparse.Namespace, config: Any) -> Path:
     return Path(args.output or os.path.join("runs", config.recipe or config.model))
 
 
+def _check_strategy(args: argparse.Namespace) -> None:
+    """``--strategy multi_worker`` needs a valid ``TF_CONFIG`` (checked without TensorFlow)."""
+    if getattr(args, "strategy", None) != "multi_worker":
+        return
+    from dermnet._core.errors import ParameterError
+    from dermnet.train.cluster import read_tf_config
+
+    try:
+        read_tf_config()
+    except ParameterError as exc:
+        raise UsageError(f"--strategy multi_worker: {cli_message(str(exc))}") from None
+
+
 def check_train(args: argparse.Namespace) -> None:
+    _check_strategy(args)
     if args.resume is not None:
         run_folder(args.resume, "--resume")
         return
@@ -226,6 +247,11 @@ def run_train(args: argparse.Namespace) -> int:
         return [] if args.quiet else [ProgressBar(batch_size=batch_size, summary=False)]
 
     options: dict[str, Any] = {"log": progress_log(args.quiet)}
+    if getattr(args, "strategy", None) == "multi_worker":
+        from dermnet.train.fit_setup import worker_strategy
+
+        worker_strategy()  # before any other TensorFlow operation
+        options["strategy"] = args.strategy
     if args.resume is not None:
         output = Path(args.resume)
         options.update(resume=True, epochs=getattr(args, "epochs", None))

@@ -428,7 +428,11 @@ def train_run(
         sigmoid = int(model.output_shape[-1]) == 1
         cbs = [
             HistoryPlot(out / "history.png", initial=history),
-            keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False),
+            *(  # the multi-worker loop has no compiled optimizer for TensorBoard to read
+                [keras.callbacks.TensorBoard(log_dir=str(out / "logs"), write_graph=False)]
+                if strategy is None
+                else []
+            ),
             *callbacks,
             EpochSeed(config.seed, epoch),
             RunState(out, monitor, best, keep_best),

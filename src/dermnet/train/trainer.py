@@ -24,7 +24,9 @@ from dermnet.train.batchnorm import recalibrate_after_training, trains_batchnorm
 from dermnet.train.fit_setup import (
     LR_SCHEDULES,
     OPTIMIZERS,
+    STRATEGY_NAMES,
     batches_per_epoch,
+    fit_on_workers,
     make_optimizer,
     placed_model,
     precision_policy,
@@ -129,7 +131,7 @@ def fit(
     log: Callable[[str], None] | None = None,
     seed: int | None = None,
     mixed_precision: bool | str = False,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: tf.distribute.Strategy | str | None = None,
     initial_epoch: int = 0,
     steps_per_epoch: int | None = None,
     recalibrate_bn: bool | str = "auto",
@@ -191,7 +193,11 @@ def fit(
         strategy: a ``tf.distribute`` strategy (``MirroredStrategy``,
             ``MultiWorkerMirroredStrategy``, ``TPUStrategy``). A model built outside
             ``strategy.scope()`` is cloned into it, trained, and its weights copied back;
-            batches are split across the replicas.
+            batches are split across the replicas. ``"multi_worker"``: train on every
+            worker of the cluster in ``TF_CONFIG`` with
+            `dermnet.train.distributed.fit_multi_worker` (run the same program in every
+            worker; a schedule, warm-up, mixed precision and resuming are not supported
+            there and raise a `ParameterError`).
         initial_epoch: the epoch to start from (to resume a run).
         steps_per_epoch: batches per epoch; needed only for schedules when ``train`` does
             not know its length.
@@ -245,8 +251,10 @@ def fit(
     seed = check_seed(seed, "seed", where)
     if not isinstance(model, keras.Model):
         raise fail("model", where, "a keras.Model", type(model).__name__)
-    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
-        raise fail("strategy", where, "a tf.distribute.Strategy or None", type(strategy).__name__)
+    if isinstance(strategy, str):
+        check_option(strategy, STRATEGY_NAMES, "strategy", where)
+    elif strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise fail("strategy", where, "a tf.distribute.Strategy, 'multi_worker' or None", strategy)
     if monitor is None:
         monitor = "val_loss" if val is not None else "loss"
     elif not isinstance(monitor, str):
@@ -274,6 +282,37 @@ def fit(
     label_rank = _check_data(model, train, "train")
     if val is not None:
         _check_data(model, val, "val")
+    if strategy == "multi_worker":
+        history = fit_on_workers(
+            model,
+            train,
+            val,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            class_weight=class_weight,
+            metrics=metrics,
+            callbacks=callbacks,
+            compile=compile,
+            loss=loss,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            lr_schedule=lr_schedule,
+            warmup_epochs=warmup_epochs,
+            early_stopping=early_stopping,
+            monitor=monitor,
+            checkpoint=checkpoint,
+            csv_log=csv_log,
+            plot=plot,
+            log=log,
+            mixed_precision=mixed_precision,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+        )
+        if recalibrate_bn is not False and trains_batchnorm(model):
+            recalibrate_after_training(
+                model, train, steps=recalibrate_steps or steps_per_epoch, checkpoint=checkpoint
+            )
+        return history
     policy = precision_policy(mixed_precision)
     if seed is not None:
         seed_everything(seed)
