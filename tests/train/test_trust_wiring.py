@@ -149,3 +149,30 @@ def test_cli_explain_masks_folder_must_exist(run, tmp_path, capsys):
     )
     assert code == 0
     assert "Agreement with the lesion masks" in capsys.readouterr().out
+
+
+def test_no_reachable_target_saves_nothing_and_removes_a_stale_file(tmp_path):
+    from dermnet.train.run_results import _write_abstention
+    from dermnet.train.run_trust import abstention_for_split
+
+    labels = np.array([1, 0, 0, 1])
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])  # most confident: wrong
+    with pytest.warns(UserWarning, match="no abstention threshold saved"):
+        section, chosen = abstention_for_split(
+            tmp_path, "val", labels, scores, target_risk=0.0, target_coverage=None
+        )
+    assert chosen is None
+    assert section.data["threshold"] is None
+    assert "No abstention threshold saved" in section.text
+    (tmp_path / ABSTENTION_FILE).write_text("{}")
+    _write_abstention(tmp_path, chosen)
+    assert not (tmp_path / ABSTENTION_FILE).exists()
+
+
+def test_parse_by_refuses_empty_names():
+    from dermnet.train.run_trust import parse_by
+
+    assert parse_by(" sex , age_band") == ["sex", "age_band"]
+    assert parse_by(None) == []
+    with pytest.raises(ParameterError, match="'by' parameter must name group columns"):
+        parse_by("sex,,age_band")
