@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = REPO.parent / "shared" / "data" / "ham10000"
 TARGET_BALANCED_ACCURACY = 0.62
 TARGET_MACRO_AUC = 0.90
 RECIPES = ("baseline_cnn", "cpu_best")
@@ -42,7 +41,9 @@ RECIPES = ("baseline_cnn", "cpu_best")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="HAM10000 folder")
+    p.add_argument(
+        "--root", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     p.add_argument("--output", type=Path, default=REPO / "runs" / "accuracy")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -88,14 +89,25 @@ def row(name: str, summary: dict, role: str, params: int) -> dict:
 
 
 def fmt(value: float | None, ci) -> str:
+    from dermnet.metrics import format_interval
+
     if value is None:
         return "undefined"
-    return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+    return format_interval(value, *ci) if ci else f"{value:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.root is None:
+        from dermnet import MissingFileError
+        from dermnet.data import data_root
+
+        try:
+            args.root = data_root("ham10000")
+        except MissingFileError as exc:
+            print(f"accuracy.py: no --root given: {exc}", file=sys.stderr)
+            return 1
     if not (args.root / "HAM10000_metadata.csv").exists():
         print(
             f"accuracy.py: {args.root} has no HAM10000_metadata.csv. Download HAM10000 from "

@@ -17,7 +17,7 @@ Usage::
     python benchmarks/bench_batchnorm.py            # 2,000 train / 600 val images, 4 epochs
     python benchmarks/bench_batchnorm.py --quick    # 600 / 300 images, 2 epochs
 
-Needs the real data in ../shared/data/ham10000 (or --data DIR). Exits non-zero only on
+Needs the real data in $DERMNET_DATA_ROOT/ham10000 (or --data DIR). Exits non-zero only on
 error.
 """
 
@@ -32,7 +32,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "ham10000"
 
 
 def _subset(records, n, seed):
@@ -76,7 +75,9 @@ def _row(name, y, scores, batch_y, batch_scores, seconds):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--data", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--train", type=int, default=None, help="training images")
     parser.add_argument("--val", type=int, default=None, help="validation images")
@@ -94,9 +95,15 @@ def main(argv=None) -> int:
     import numpy as np
 
     import dermnet
-    from dermnet.data import load_ham10000, make_dataset, split
+    from dermnet.data import data_root, load_ham10000, make_dataset, split
     from dermnet.models import create_model, recalibrate_batchnorm
 
+    if args.data is None:
+        try:
+            args.data = data_root("ham10000")
+        except dermnet.MissingFileError as exc:
+            print(f"error: no --data given: {exc}")
+            return 1
     if not args.data.is_dir():
         print(f"error: the HAM10000 folder {args.data} does not exist (--data DIR)")
         return 1

@@ -17,7 +17,7 @@ then measured on test.
     python benchmarks/bench_imbalance.py --quick      # 2,000 images, 3 epochs
     python benchmarks/bench_imbalance.py --image-size 64 --epochs 20   # closer to real use
 
-Reads ``../shared/data/ham10000`` (override with ``--data``); falls back to the bundled
+Reads ``$DERMNET_DATA_ROOT/ham10000`` (override with ``--data``); falls back to the bundled
 700-image sample when it is absent. CPU numbers on a shared machine are noisy; every
 ratio compares runs made in the same process. Exits non-zero only on error.
 """
@@ -37,15 +37,22 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 
 
-def load(data: Path, quick: bool):
-    from dermnet.data import load_ham10000, load_sample
+def load(data: Path | None, quick: bool):
+    from dermnet import MissingFileError
+    from dermnet.data import data_root, load_ham10000, load_sample
 
-    if (data / "HAM10000_metadata.csv").is_file():
+    if data is None:
+        try:
+            data = data_root("ham10000")
+        except MissingFileError as exc:
+            print(f"No --data given: {exc}")
+    if data is not None and (data / "HAM10000_metadata.csv").is_file():
         records = load_ham10000(data)
         source = f"HAM10000 at {data} ({len(records)} images)"
     else:
         records = load_sample("ham10000")
-        source = f"bundled 700-image HAM10000 sample ({data} is absent)"
+        absent = "no data folder" if data is None else f"{data} is absent"
+        source = f"bundled 700-image HAM10000 sample ({absent})"
     if quick and len(records) > 2000:
         rng = np.random.default_rng(0)
         lesions = np.unique(records.groups("lesion_id"))
@@ -168,7 +175,9 @@ def _ci(report, key: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 images, 3 epochs")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "ham10000")
+    parser.add_argument(
+        "--data", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=64)

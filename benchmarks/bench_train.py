@@ -18,7 +18,7 @@ Usage::
     python benchmarks/bench_train.py            # full: 5 rounds, 1024 images; 256 at 224px
     python benchmarks/bench_train.py --quick    # 2 rounds, 256 images; 64 at 224px
 
-Data: ../shared/data/ham10000 (or --data DIR); without it, the bundled 700-image sample.
+Data: $DERMNET_DATA_ROOT/ham10000 (or --data DIR); without it, the bundled 700-image sample.
 Exits non-zero only on error.
 """
 
@@ -37,15 +37,26 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "ham10000"
 
 
-def _records(data: Path, n: int, seed: int = 0):
+def _default_data() -> Path | None:
+    """``$DERMNET_DATA_ROOT/ham10000``, or ``None`` (with a note) when it is not there."""
+    from dermnet import MissingFileError
+    from dermnet.data import data_root
+
+    try:
+        return data_root("ham10000")
+    except MissingFileError as exc:
+        print(f"No --data given ({exc}): using the bundled 700-image sample.", flush=True)
+        return None
+
+
+def _records(data: Path | None, n: int, seed: int = 0):
     import numpy as np
 
     from dermnet.data import load_ham10000, load_sample
 
-    records = load_ham10000(data) if data.is_dir() else load_sample("ham10000")
+    records = load_sample("ham10000") if data is None else load_ham10000(data)
     if n < len(records):
         pick = np.sort(np.random.default_rng(seed).choice(len(records), n, replace=False))
         records = records.subset(pick)
@@ -173,7 +184,8 @@ from pathlib import Path
 from dermnet.data import make_dataset
 from dermnet.models import create_model
 from dermnet.train import fit
-records = _records(Path({data!r}), {n})
+data = {data!r}
+records = _records(None if data is None else Path(data), {n})
 ds = make_dataset(records, 224, {batch}, cache=True)
 for _ in ds:
     pass
@@ -186,7 +198,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 times = timer.times[1:] or timer.times
 print(json.dumps({{"images": len(records), "rss_before_mib": before, "peak_rss_mib": peak,
                   "images_per_s": len(records) / min(times),
-                  "real_data": Path({data!r}).is_dir()}}))
+                  "real_data": data is not None}}))
 """
 
 
@@ -194,7 +206,7 @@ def memory(args) -> dict:
     script = MEMORY_SCRIPT.format(
         src=str(REPO / "src"),
         bench=str(Path(__file__).parent),
-        data=str(args.data),
+        data=None if args.data is None else str(args.data),
         n=args.memory_images,
         batch=args.memory_batch,
         epochs=2,
@@ -209,7 +221,9 @@ def memory(args) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--data", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--model", default="simple_cnn", help="throughput model")
     parser.add_argument("--size", type=int, default=64, help="throughput image size")
@@ -225,7 +239,9 @@ def main(argv=None) -> int:
     args.rounds = args.rounds or (2 if args.quick else 5)
     args.memory_images = args.memory_images or (64 if args.quick else 256)
     sys.path.insert(0, str(REPO / "src"))
-    source = "real HAM10000" if args.data.is_dir() else "bundled HAM10000 sample"
+    if args.data is None:
+        args.data = _default_data()
+    source = "bundled HAM10000 sample" if args.data is None else "real HAM10000"
 
     print(
         f"Throughput: {args.model} at {args.size}x{args.size}, {args.images} {source} images "

@@ -1,6 +1,6 @@
 """Throughput of dermnet.transforms on the 150 full-resolution HAM10000 images.
 
-Run from the repository root (the data are read from ../shared/data unless --data):
+Run from the repository root (the data are read from $DERMNET_DATA_ROOT unless --data):
 
     python benchmarks/bench_transforms.py            # 150 images, 2 epochs
     python benchmarks/bench_transforms.py --quick    # 30 images, 1 epoch
@@ -192,8 +192,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="30 images, 1 epoch, short timings")
     parser.add_argument(
         "--data",
-        default=str(ROOT.parent / "shared" / "data" / "ham10000_fullres_sample"),
-        help="folder with images/ and masks_expert/ (default: %(default)s)",
+        help="folder with images/ and masks_expert/ "
+        "(default: $DERMNET_DATA_ROOT/ham10000_fullres_sample)",
     )
     parser.add_argument("--cv-threads", type=int, default=1, help="OpenCV threads in part 1")
     parser.add_argument(
@@ -207,6 +207,15 @@ def main() -> int:
 
     import cv2
 
+    from dermnet import MissingFileError
+    from dermnet.data import data_root
+
+    if args.data is None:
+        try:
+            args.data = data_root("ham10000_fullres_sample")
+        except MissingFileError as exc:
+            print(f"error: no --data given: {exc}", file=sys.stderr)
+            return 2
     folder = Path(args.data)
     if not (folder / "images").is_dir():
         print(f"error: the real images are not at {folder} (use --data)", file=sys.stderr)

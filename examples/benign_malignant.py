@@ -23,28 +23,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = HERE.parent / "shared" / "data" / "ham10000"
 DOWNLOAD = (
     "Download HAM10000 from https://doi.org/10.7910/DVN/DBW86T (or the ISIC archive) and "
     "pass --root: a folder with HAM10000_metadata.csv and the images "
     "(HAM10000_images_part_1/ and _part_2/, or images/)."
 )
-MALIGNANT = ("mel", "bcc", "akiec")
-VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # Keras' cache name
 TARGET_SENSITIVITY = 0.90
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--root", type=Path, help=f"HAM10000 folder (default: {DEFAULT_ROOT})")
+    p.add_argument(
+        "--root", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     p.add_argument("--quick", action="store_true", help="small subset, 32 px, 2 epochs (CI)")
     p.add_argument(
         "--output",
@@ -65,14 +62,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_records(args: argparse.Namespace):
-    from dermnet import data
+    from dermnet import MissingFileError, data
 
-    root = args.root or (DEFAULT_ROOT if DEFAULT_ROOT.is_dir() else None)
+    root = args.root
     if root is None:
-        if not args.quick:
-            sys.exit(f"error: no HAM10000 folder given and {DEFAULT_ROOT} is absent. {DOWNLOAD}")
-        print("No HAM10000 folder found: using the bundled 700-image sample.")
-        return data.load_sample("ham10000"), "bundled HAM10000 sample (700 images)"
+        try:
+            root = data.data_root("ham10000")
+        except MissingFileError as exc:
+            if not args.quick:
+                sys.exit(f"error: no --root given. {exc}\n{DOWNLOAD}")
+            print(f"No HAM10000 folder found ({exc}): using the bundled 700-image sample.")
+            return data.load_sample("ham10000"), "bundled HAM10000 sample (700 images)"
     try:
         return data.load_ham10000(root), f"HAM10000 at {root}"
     except (FileNotFoundError, ValueError) as exc:
@@ -84,19 +84,8 @@ def to_binary(records, per_class: int | None, seed: int):
     from dermnet import data
 
     if per_class is not None:
-        rng = np.random.default_rng(seed)
-        labels = records.labels
-        keep = [
-            rng.permutation(np.flatnonzero(labels == c))[:per_class]
-            for c in range(records.num_classes)
-        ]
-        records = records.subset(np.sort(np.concatenate(keep)))
-    frame = records.frame.copy()
-    frame["dx"] = frame["label"]
-    frame["label"] = np.where(frame["dx"].isin(MALIGNANT), "malignant", "benign")
-    return data.Records(
-        frame, ["benign", "malignant"], name="ham10000_binary", group_cols=("lesion_id",)
-    )
+        records = records.subsample_per_class(per_class, seed=seed)
+    return data.to_benign_malignant(records)
 
 
 def resolve_weights(choice: str) -> tuple[str | None, str]:
@@ -105,10 +94,13 @@ def resolve_weights(choice: str) -> tuple[str | None, str]:
     if choice == "imagenet":
         return "imagenet", "imagenet (downloaded by Keras if not cached)"
     if choice == "auto":
-        cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-        if (cached / VGG16_FILE).is_file():
-            return "imagenet", f"imagenet (found in the Keras cache: {cached / VGG16_FILE})"
-        return None, f"none: {cached / VGG16_FILE} is not cached, so trained from scratch"
+        from dermnet.models import find_weights, get_model_spec
+
+        found = find_weights("vgg16")
+        if found is not None:
+            return "imagenet", f"imagenet (found locally: {found})"
+        missing = get_model_spec("vgg16").weights_file()
+        return None, f"none: {missing} is not cached, so trained from scratch"
     if not Path(choice).is_file():
         sys.exit(f"error: --weights must be auto, imagenet, none or a file; {choice} is none.")
     return choice, f"file {choice}"
@@ -281,7 +273,7 @@ def main() -> None:
             "epochs": epochs,
             "image_size": size,
             "weights": args.weights,
-            "malignant": list(MALIGNANT),
+            "malignant": list(data.HAM10000_MALIGNANT),
             "class_weight": weights,
         },
         "data": {
@@ -305,13 +297,13 @@ def main() -> None:
     print(f"\nTest split, {len(y_test)} images of held-out lesions (95% bootstrap intervals):")
     for name, r in results.items():
         a = r["auc"]
-        print(f"  {name:11s} AUC {a['value']:.3f} [{a['low']:.3f}, {a['high']:.3f}]")
+        print(f"  {name:11s} AUC {metrics.format_interval(a['value'], a['low'], a['high'])}")
         for key, point in r["thresholds"].items():
             sens, spec = point["sensitivity"], point["specificity"]
             print(
                 f"  {name:11s} {key:16s} t={point['threshold']:.3f}  sensitivity "
-                f"{sens['value']:.3f} [{sens['low']:.3f}, {sens['high']:.3f}]  specificity "
-                f"{spec['value']:.3f} [{spec['low']:.3f}, {spec['high']:.3f}]"
+                f"{metrics.format_interval(sens['value'], sens['low'], sens['high'])}  "
+                f"specificity {metrics.format_interval(spec['value'], spec['low'], spec['high'])}"
             )
     if quick:
         print("Quick mode: a tiny subset trained for 2 epochs; these numbers are not meaningful.")

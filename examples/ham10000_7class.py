@@ -25,27 +25,24 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = HERE.parent / "shared" / "data" / "ham10000"
 DOWNLOAD = (
     "Download HAM10000 from https://doi.org/10.7910/DVN/DBW86T (or the ISIC archive) and "
     "pass --root: a folder with HAM10000_metadata.csv and the images "
     "(HAM10000_images_part_1/ and _part_2/, or images/)."
 )
-# The file Keras caches for MobileNetV2 (alpha 1.0, no top) at these input sizes.
-KERAS_SIZES = (96, 128, 160, 192, 224)
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--root", type=Path, help=f"HAM10000 folder (default: {DEFAULT_ROOT})")
+    p.add_argument(
+        "--root", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     p.add_argument("--quick", action="store_true", help="small subset, 64 px, 2 epochs (CI)")
     p.add_argument(
         "--output",
@@ -66,28 +63,21 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_records(args: argparse.Namespace):
-    from dermnet import data
+    from dermnet import MissingFileError, data
 
-    root = args.root or (DEFAULT_ROOT if DEFAULT_ROOT.is_dir() else None)
+    root = args.root
     if root is None:
-        if not args.quick:
-            sys.exit(f"error: no HAM10000 folder given and {DEFAULT_ROOT} is absent. {DOWNLOAD}")
-        print("No HAM10000 folder found: using the bundled 700-image sample.")
-        return data.load_sample("ham10000"), "bundled HAM10000 sample (700 images)"
+        try:
+            root = data.data_root("ham10000")
+        except MissingFileError as exc:
+            if not args.quick:
+                sys.exit(f"error: no --root given. {exc}\n{DOWNLOAD}")
+            print(f"No HAM10000 folder found ({exc}): using the bundled 700-image sample.")
+            return data.load_sample("ham10000"), "bundled HAM10000 sample (700 images)"
     try:
         return data.load_ham10000(root), f"HAM10000 at {root}"
     except (FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: cannot load HAM10000 from {root}: {exc}\n{DOWNLOAD}")
-
-
-def stratified_subset(records, per_class: int, seed: int):
-    """Up to ``per_class`` images of each class (whole dataset order kept)."""
-    rng = np.random.default_rng(seed)
-    labels = records.labels
-    keep = [
-        rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in range(records.num_classes)
-    ]
-    return records.subset(np.sort(np.concatenate(keep)))
 
 
 def resolve_weights(choice: str, size: int) -> tuple[str | None, str]:
@@ -96,12 +86,13 @@ def resolve_weights(choice: str, size: int) -> tuple[str | None, str]:
     if choice == "imagenet":
         return "imagenet", "imagenet (downloaded by Keras if not cached)"
     if choice == "auto":
-        rows = size if size in KERAS_SIZES else 224
-        name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
-        cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / name
-        if cached.is_file():
-            return "imagenet", f"imagenet (found in the Keras cache: {cached})"
-        return None, f"none: {cached} is not cached, so trained from scratch"
+        from dermnet.models import find_weights, get_model_spec
+
+        found = find_weights("mobilenet_v2", input_size=(size, size))
+        if found is not None:
+            return "imagenet", f"imagenet (found locally: {found})"
+        missing = get_model_spec("mobilenet_v2").weights_file((size, size))
+        return None, f"none: {missing} is not cached, so trained from scratch"
     if not Path(choice).is_file():
         sys.exit(f"error: --weights must be auto, imagenet, none or a file; {choice} is none.")
     return choice, f"file {choice}"
@@ -137,7 +128,7 @@ def main() -> None:
     # 1. Data: split by lesion first; everything fitted below sees the training part only.
     records, source = load_records(args)
     if quick:
-        records = stratified_subset(records, 40, args.seed)
+        records = records.subsample_per_class(40, seed=args.seed)
     parts = data.split(records, test_size=0.2, val_size=0.15, seed=args.seed)
     shared = {
         f"{a}_{b}": len(data.check_leakage(getattr(parts, a), getattr(parts, b)).shared_groups)
@@ -294,8 +285,8 @@ def main() -> None:
     for name, r in results.items():
         for key in ("balanced_accuracy", "macro_auc", "melanoma_sensitivity"):
             v = r[key]
-            print(f"  {name:13s} {key.replace('_', ' '):21s} {v['value']:.3f} "
-                  f"[{v['low']:.3f}, {v['high']:.3f}]")  # fmt: skip
+            shown = metrics.format_interval(v["value"], v["low"], v["high"])
+            print(f"  {name:13s} {key.replace('_', ' '):21s} {shown}")
     if quick:
         print("Quick mode: a tiny subset trained for 2 epochs; these numbers are not meaningful.")
     print(f"Done in {elapsed:.0f}s; open {out / 'report.html'}")

@@ -43,8 +43,8 @@ report = metrics.evaluate(
     records.classes,
     model_card=metrics.ModelCard.from_data(parts, model="simple_cnn, focal loss, 3 epochs"),
 )
-low, high = report.intervals["balanced_accuracy"]
-print(f"balanced accuracy {report.balanced_accuracy:.3f} (95% CI {low:.3f} to {high:.3f})")
+shown = metrics.format_interval(report.balanced_accuracy, *report.intervals["balanced_accuracy"])
+print(f"balanced accuracy [95% CI] {shown}")
 decided = mel.predict(scaler.transform(s_test))
 print(f"melanoma threshold {mel.threshold:.3f}: test sensitivity "
       f"{decided[y_test == mel.positive_class].mean():.2f}")  # fmt: skip

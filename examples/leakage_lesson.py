@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ham10000"
 ARMS = ("random", "oversample", "grouped")  # the honest arm last, as the reference
 TITLES = {
     "random": "random image-level split",
@@ -42,7 +41,9 @@ TITLES = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--root", type=Path, help=f"HAM10000 folder (default: {DATA} if present)")
+    p.add_argument(
+        "--root", type=Path, help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)"
+    )
     p.add_argument("--quick", action="store_true", help="small subset, 2 epochs (a smoke run)")
     p.add_argument(
         "--output",
@@ -58,19 +59,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_records(args: argparse.Namespace):
-    from dermnet.data import load_ham10000, load_sample
+    from dermnet import MissingFileError
+    from dermnet.data import data_root, load_ham10000, load_sample
 
-    root = args.root or (DATA if DATA.is_dir() else None)
-    if root is not None:
-        return load_ham10000(root), str(root)
-    if args.quick:
-        print("No HAM10000 folder found: using the bundled 700-image sample (--quick).")
-        return load_sample("ham10000"), "bundled HAM10000 sample"
-    sys.exit(
-        "No HAM10000 folder: pass --root DIR, a folder with HAM10000_metadata.csv and the "
-        "images (HAM10000_images_part_1/part_2 or images/). Download it by hand from "
-        "https://doi.org/10.7910/DVN/DBW86T (or run with --quick on the bundled sample)."
-    )
+    if args.root is not None:
+        return load_ham10000(args.root), str(args.root)
+    try:
+        root = data_root("ham10000")
+    except MissingFileError as exc:
+        if args.quick:
+            print(f"No HAM10000 folder found ({exc}): using the bundled 700-image sample.")
+            return load_sample("ham10000"), "bundled HAM10000 sample"
+        sys.exit(
+            f"No HAM10000 folder: {exc} Or pass --root DIR, a folder with "
+            "HAM10000_metadata.csv and the images (HAM10000_images_part_1/part_2 or images/). "
+            "Download it by hand from https://doi.org/10.7910/DVN/DBW86T (or run with --quick "
+            "on the bundled sample)."
+        )
+    return load_ham10000(root), str(root)
 
 
 def make_parts(arm: str, records, seed: int):
@@ -152,6 +158,8 @@ def run_arm(arm: str, records, args: argparse.Namespace) -> tuple[dict, object]:
 
 
 def leakage_table(arms: dict) -> str:
+    from dermnet.metrics import format_interval
+
     rows = [
         "| protocol | train / test images | lesions shared | identical files shared | test "
         "images whose lesion / identical file is in train | accuracy [95% CI] | balanced "
@@ -160,7 +168,7 @@ def leakage_table(arms: dict) -> str:
     ]
     for r in arms.values():
         cells = [
-            f"{r[k]['value']:.3f} [{r[k]['ci95'][0]:.3f}, {r[k]['ci95'][1]:.3f}]"
+            format_interval(r[k]["value"], *r[k]["ci95"])
             for k in ("accuracy", "balanced_accuracy", "macro_auc")
         ]
         leak, n = r["leak"], r["sizes"]

@@ -27,8 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = HERE.parent / "shared" / "data" / "malaria_rgb"
 DOWNLOAD = (
     "Download the NIH malaria cell images (cell_images.zip, 27,558 PNGs) from "
     "https://lhncbc.nlm.nih.gov/LHC-research/LHC-projects/image-processing/"
@@ -39,7 +37,9 @@ DOWNLOAD = (
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--root", type=Path, help=f"malaria folder (default: {DEFAULT_ROOT})")
+    p.add_argument(
+        "--root", type=Path, help="malaria folder (default: $DERMNET_DATA_ROOT/malaria_rgb)"
+    )
     p.add_argument("--quick", action="store_true", help="6 epochs, 48 px (CI)")
     p.add_argument(
         "--output",
@@ -56,13 +56,17 @@ def parse_args() -> argparse.Namespace:
 
 def load_records(args: argparse.Namespace):
     """The cells, with the ``slide_id`` group column that load_malaria reads from file names."""
-    from dermnet import data
+    from dermnet import MissingFileError, data
 
-    root = args.root or (DEFAULT_ROOT if DEFAULT_ROOT.is_dir() else None)
+    root = args.root
     if root is None:
-        if not args.quick:
-            sys.exit(f"error: no malaria folder given and {DEFAULT_ROOT} is absent. {DOWNLOAD}")
-        print("No malaria folder found: using the bundled 200-cell sample.")
+        try:
+            root = data.data_root("malaria_rgb")
+        except MissingFileError as exc:
+            if not args.quick:
+                sys.exit(f"error: no --root given. {exc}\n{DOWNLOAD}")
+            print(f"No malaria folder found ({exc}): using the bundled 200-cell sample.")
+    if root is None:
         records, source = data.load_sample("malaria"), "bundled NIH malaria sample (200 cells)"
     else:
         try:
@@ -205,7 +209,8 @@ def main() -> None:
     )
     print(f"Test split, {len(y)} cells of held-out slides (95% bootstrap intervals):")
     for key, v in test.items():
-        print(f"  {key.replace('_', ' '):18s} {v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]")
+        shown = metrics.format_interval(v["value"], v["low"], v["high"])
+        print(f"  {key.replace('_', ' '):18s} {shown}")
     if quick:
         print("Quick mode: 200 cells and at most 6 epochs; these numbers are not meaningful.")
     print(f"Done in {elapsed:.0f}s; open {out / 'report.html'}")

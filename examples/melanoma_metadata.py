@@ -23,23 +23,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DEFAULT_ROOTS = {"ham10000": SHARED / "ham10000", "isic2020": None}  # no ISIC 2020 images here
 HINTS = {
     "ham10000": "a folder with HAM10000_metadata.csv and the images (download by hand from "
     "https://doi.org/10.7910/DVN/DBW86T)",
     "isic2020": "a folder with ISIC_2020_Training_GroundTruth_v2.csv (or Kaggle's train.csv) "
     "and the JPEGs in train/ (download by hand from https://challenge2020.isic-archive.com)",
 }
-# Keras' cache file of ImageNet weights without the top, per backbone (weights "auto").
-NOTOP = {"xception": "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"}
 CLASSES = ("other", "melanoma")
 QUICK_NOTE = (
     "Quick mode trains simple_cnn, not Xception: one epoch of Xception at its 71 px "
@@ -56,7 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="ham10000",
         help="HAM10000 (mel vs rest) or ISIC 2020 (malignant vs benign)",
     )
-    p.add_argument("--root", type=Path, help=f"dataset folder (default: {SHARED}/ham10000)")
+    p.add_argument(
+        "--root", type=Path, help="dataset folder (default: $DERMNET_DATA_ROOT/<dataset>)"
+    )
     p.add_argument(
         "--quick", action="store_true", help="tiny subset, small input, 1 epoch (a smoke run)"
     )
@@ -94,17 +91,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_records(args: argparse.Namespace):
     """Binary records (other, melanoma) grouped by lesion (HAM10000) or patient (ISIC)."""
-    from dermnet.data import Records, load_ham10000, load_isic2020, load_sample
+    from dermnet import MissingFileError
+    from dermnet.data import Records, data_root, load_ham10000, load_isic2020, load_sample
 
-    root = args.root or DEFAULT_ROOTS[args.dataset]
-    if root is not None and (args.root or root.is_dir()):
+    root, missing = args.root, ""
+    if root is None:
+        try:
+            root = data_root(args.dataset)
+        except MissingFileError as exc:
+            missing = str(exc)
+    if root is not None:
         loader = load_ham10000 if args.dataset == "ham10000" else load_isic2020
         records, source = loader(root), str(root)
     elif args.quick and args.dataset == "ham10000":
-        print("No HAM10000 folder found: using the bundled 700-image sample (--quick).")
+        print(f"No HAM10000 folder found ({missing}): using the bundled 700-image sample.")
         records, source = load_sample("ham10000"), "bundled HAM10000 sample"
     else:
-        sys.exit(f"No {args.dataset} data: pass --root DIR, {HINTS[args.dataset]}.")
+        sys.exit(f"No {args.dataset} data ({missing}): pass --root DIR, {HINTS[args.dataset]}.")
     positive = "mel" if args.dataset == "ham10000" else "malignant"
     frame = records.frame
     frame["label"] = np.where(frame["label"] == positive, "melanoma", "other")
@@ -125,11 +128,12 @@ def resolve_weights(choice: str, model: str) -> tuple[str | None, str]:
     if choice == "imagenet":
         return "imagenet", "ImageNet (Keras downloads them if not cached)"
     if choice == "auto":
-        keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-        cached = keras_home / "models" / NOTOP.get(model, "-")
-        if cached.is_file():
-            return str(cached), f"ImageNet, from Keras' cache ({cached})"
-        return None, "none: trained from scratch (no ImageNet weights in Keras' cache)"
+        from dermnet.models import find_weights, get_model_spec
+
+        found = find_weights(model) if "imagenet" in get_model_spec(model).pretrained else None
+        if found is not None:
+            return "imagenet", f"ImageNet, from a local copy ({found})"
+        return None, "none: trained from scratch (no local copy of ImageNet weights)"
     if not Path(choice).is_file():
         sys.exit(f"--weights must be auto, imagenet, none or a weights file; {choice} is none.")
     return choice, f"from the file {choice}"
@@ -175,11 +179,12 @@ def plot_roc(y, arms: dict, scores: dict):
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
 
+    from dermnet.metrics import format_interval
+
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     for name, arm in arms.items():
         fpr, tpr, _ = roc_curve(y, scores[name][:, 1])
-        low, high = arm["auc_ci95"]
-        ax.plot(fpr, tpr, label=f"{name}: AUC {arm['auc']:.3f} [{low:.3f}, {high:.3f}]")
+        ax.plot(fpr, tpr, label=f"{name}: AUC {format_interval(arm['auc'], *arm['auc_ci95'])}")
     ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1)
     ax.set_xlabel("1 - specificity")
     ax.set_ylabel("sensitivity (melanoma)")
@@ -198,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"Cannot load {args.dataset}: {exc}")
     from dermnet import metrics, transforms
     from dermnet.data import MetadataEncoder, split
+    from dermnet.metrics import format_interval
     from dermnet.models import get_model_spec
 
     if args.model is None and args.quick:
@@ -299,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nMelanoma ROC AUC on {len(y_test)} test images ({int(y_test.sum())} melanomas):")
     for name, arm in arms.items():
-        low, high = arm["auc_ci95"]
-        print(f"  {name:<26} AUC {arm['auc']:.3f} [{low:.3f}, {high:.3f}]")
+        print(f"  {name:<26} AUC {format_interval(arm['auc'], *arm['auc_ci95'])}")
     if args.quick:
         print("Quick mode: a smoke run on a tiny subset; these numbers are not meaningful.")
     print(f"Done in {result['elapsed_s']:.0f}s; wrote {out}/")

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Rebuild the samples bundled in src/dermnet/data/samples from the real data.
 
-Usage: python scripts/build_samples.py [--data ../shared/data]
+Usage: python scripts/build_samples.py [--data DIR]
+
+``--data`` is the folder that holds ``ham10000/`` and ``malaria_rgb/``; it defaults to
+``$DERMNET_DATA_ROOT`` (`dermnet.data.data_root`).
 
 HAM10000 sample: 700 images, chosen by whole lesion (a lesion's images are never split
 across the sample boundary) with a fixed seed, and per-class targets that keep the real
@@ -105,8 +108,18 @@ def build_malaria(data: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, help="the datasets' folder (default: $DERMNET_DATA_ROOT)"
+    )
     args = parser.parse_args()
+    if args.data is None:
+        from dermnet import MissingFileError
+        from dermnet.data import data_root
+
+        try:
+            args.data = data_root()
+        except MissingFileError as exc:
+            raise SystemExit(f"error: no --data given: {exc}") from None
     if not args.data.is_dir():
         raise SystemExit(f"real data folder not found: {args.data}")
     build_ham(args.data)

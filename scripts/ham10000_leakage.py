@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Compute the HAM10000 lesion figures quoted in docs/datasets.md from the real data.
 
-Usage: python scripts/ham10000_leakage.py [--data ../shared/data/ham10000] [--seeds 5]
+Usage: python scripts/ham10000_leakage.py [--data DIR] [--seeds 5]
+
+``--data`` defaults to ``$DERMNET_DATA_ROOT/ham10000`` (`dermnet.data.data_root`).
 
 Prints: how many images share a lesion; how much a random image-level split leaks (test
 images whose lesion is also in train); and what that leak does to a score, shown with the
@@ -50,12 +52,18 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ham10000"))
+    parser.add_argument("--data", help="HAM10000 folder (default: $DERMNET_DATA_ROOT/ham10000)")
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
 
-    from dermnet.data import check_leakage, load_ham10000, split
+    from dermnet import MissingFileError
+    from dermnet.data import check_leakage, data_root, load_ham10000, split
 
+    if args.data is None:
+        try:
+            args.data = data_root("ham10000")
+        except MissingFileError as exc:
+            raise SystemExit(f"error: no --data given: {exc}") from None
     rec = load_ham10000(args.data)
     lesions = rec.frame["lesion_id"]
     per_lesion = lesions.value_counts()

@@ -14,16 +14,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
-#: The real data, beside the checkout (``../shared/data``); override with DERMNET_SHARED_DATA.
-SHARED_DATA = Path(os.environ.get("DERMNET_SHARED_DATA", REPO.parent / "shared" / "data"))
+#: The one fallback for the real data: ``../shared/data`` beside the checkout (the dev
+#: machine and CI). When ``DERMNET_DATA_ROOT`` is unset and this folder exists, the variable
+#: is set to it here, at session start, so the library (`dermnet.data.data_root`) and the
+#: example and benchmark scripts that the tests run in subprocesses all find the same data.
+_CHECKOUT_DATA = REPO.parent / "shared" / "data"
+if not os.environ.get("DERMNET_DATA_ROOT", "").strip() and _CHECKOUT_DATA.is_dir():
+    os.environ["DERMNET_DATA_ROOT"] = str(_CHECKOUT_DATA)
 
 
 def shared_dataset(name: str) -> Path:
-    """Path of a real dataset folder, or skip the test with the reason."""
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.skip(f"real data folder {path} is absent (it exists only beside the dev checkout)")
-    return path
+    """Path of a real dataset folder under ``$DERMNET_DATA_ROOT``, or skip the test (why)."""
+    from dermnet import MissingFileError
+    from dermnet.data import data_root
+
+    try:
+        return data_root(name)
+    except MissingFileError as exc:  # the variable is unset or the folder is absent
+        pytest.skip(f"real data folder {name!r} is not available: {exc}")
 
 
 def _refuse_remote(original):

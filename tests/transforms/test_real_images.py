@@ -1,4 +1,4 @@
-"""The transforms on real images from ../shared/data (skipped where the folder is absent)."""
+"""The transforms on real images under $DERMNET_DATA_ROOT (skipped where the folder is absent)."""
 
 import numpy as np
 import pytest
