@@ -181,6 +181,50 @@ def _read_paths(
     return kept, np.concatenate(arrays), encoded, bad
 
 
+def _encode_metadata(
+    folder: RunFolder, paths: list[str], metadata: Mapping[str, Mapping[str, Any]]
+) -> Any:
+    """A metadata run's encoded metadata of ``paths`` (as `RunFolder.read_files` does)."""
+    encoder = folder.metadata_encoder()
+    if encoder is None or not paths:
+        return None
+    import pandas as pd
+
+    from dermnet.data import Records
+
+    columns = list(folder.info.get("metadata_cols", ()))
+    rows = []
+    for p in paths:
+        given = metadata.get(p) or metadata.get(Path(p).name) or {}
+        rows.append({"image_path": p, "label": folder.classes[0], **dict(given)})
+    frame = pd.DataFrame(rows)
+    for col in columns:
+        if col not in frame.columns:
+            frame[col] = np.nan
+    return encoder.transform(Records(frame, folder.classes, metadata_cols=tuple(columns)))
+
+
+def _batch_reader(folder: RunFolder) -> Callable[..., Any]:
+    """How a batch of files is read: `dermnet.data.image_batches.ImageBatchReader` (its
+    graph traced once; bad files named with the reason) when available, else
+    `_read_paths` (`RunFolder.read_files` per batch)."""
+    try:
+        from dermnet.data.image_batches import ImageBatchReader
+    except ImportError:
+        return _read_paths
+    reader = ImageBatchReader(folder.data_config)
+
+    def read(
+        folder: RunFolder, paths: list[str], metadata: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[list[str], np.ndarray, Any, list[tuple[str, str]]]:
+        batch = reader.read(paths)
+        good = [paths[i] for i in batch.ok]
+        bad = [(name, reason) for _, name, reason in batch.bad]
+        return good, batch.images, _encode_metadata(folder, good, metadata), bad
+
+    return read
+
+
 def _path_batches(
     folder: RunFolder,
     paths: list[str],
@@ -189,11 +233,12 @@ def _path_batches(
 ) -> Iterator[tuple[list[str], np.ndarray, Any, list[tuple[str, str]]]]:
     """Read batches of files; the next batch is read in a thread while one is scored."""
     starts = range(0, len(paths), batch_size)
+    read = _batch_reader(folder) if paths else _read_paths
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         for start in starts:
             chunk = paths[start : start + batch_size]
-            future = pool.submit(_read_paths, folder, chunk, metadata)
+            future = pool.submit(read, folder, chunk, metadata)
             if pending is not None:
                 yield pending.result()
             pending = future
@@ -446,9 +491,7 @@ def predict_to_csv(
                     from dermnet.metrics.uncertainty import apply_abstention
 
                     abstain = (confidence, apply_abstention(confidence, rule[1]))
-                text, n_low, n_abstained = _rows(
-                    good, scores, folder.classes, threshold, abstain
-                )
+                text, n_low, n_abstained = _rows(good, scores, folder.classes, threshold, abstain)
                 rows_file.write(text)
                 rows_file.flush()
                 written += len(good)
