@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
-"""Throughput of ``dermnet.data.make_dataset`` on the real HAM10000 images.
+"""Throughput of ``dermnet.data.make_dataset`` on real and synthetic dermoscopy images.
 
-Compares, in the same run and on the same files, images per second of:
+One table, measured in one run (methods interleaved, median of ``--repeats`` passes after
+a warm-up pass, so load from other processes hits every method alike):
 
-- a plain Python loop with PIL (open, convert to RGB, resize, stack into float32 batches),
-  what most notebooks do;
-- a bare, hand-written ``tf.data`` pipeline (read_file -> decode_jpeg -> resize -> batch
-  -> prefetch, parallel map with AUTOTUNE), the fastest simple thing one can write;
-- ``make_dataset`` as users call it, without and with a batch augmentation
-  (``keras.Sequential`` of RandomFlip and RandomRotation), and reading from its memory cache.
+- HAM10000 at 200x150, resized to 224: a bare ``tf.data`` pipeline (read_file ->
+  decode_jpeg -> resize -> batch -> prefetch, parallel map), ``make_dataset``, and
+  ``make_dataset`` with augmentation: the Keras flip+rotation of earlier runs, and
+  dermnet's recipe sets ``dihedral`` and ``dermoscopy``, in the input pipeline
+  (``augment_on="data"``) and inside the model (``augmenting_model``, here on the CPU);
+  ``dihedral`` and ``geometric`` also at 64 px, the size of the CPU recipe.
+- Full resolution: the 150 HAM10000 images at 600x450 in ``ham10000_fullres_sample``
+  (repeated) and a synthetic set of 2000x1500 JPEGs made here (those images upscaled):
+  bare ``tf.data`` decode+resize against ``make_dataset`` (DCT-scaled decoding), and at
+  600x450 also against the same images read from TFRecord shards (`write_shards`).
 
-Targets (issue #3): ``make_dataset`` >= 0.9x the bare pipeline and >= 3x the PIL loop.
-Methods run interleaved, ``--repeats`` times each after one warm-up pass, and the median
-is reported, so that load from other processes hits every method alike. Exits non-zero
+Targets (issue 16): ``make_dataset`` >= 0.9x bare at full resolution; shards >= 1.5x the
+JPEG folder at 600x450; augmentation at most 2x the un-augmented pipeline. Exits non-zero
 only on error, never because a target is missed.
 
-Usage: python benchmarks/bench_pipeline.py [--quick] [--data ../shared/data/ham10000]
+Usage: python benchmarks/bench_pipeline.py [--quick] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -35,143 +40,198 @@ sys.path.insert(0, str(ROOT / "src"))  # benchmark this checkout, not an install
 import numpy as np  # noqa: E402
 
 
-def pil_loop(paths: list[str], labels: np.ndarray, size: int, batch: int) -> Iterable[object]:
-    from PIL import Image
-
-    for start in range(0, len(paths), batch):
-        images = []
-        for path in paths[start : start + batch]:
-            with Image.open(path) as image:
-                rgb = image.convert("RGB").resize((size, size), Image.BILINEAR)
-            images.append(np.asarray(rgb, dtype=np.float32))
-        yield np.stack(images), labels[start : start + batch]
-
-
-def bare_tf(paths: list[str], labels: np.ndarray, size: int, batch: int) -> object:
+def bare_tf(paths: list[str], size: int, batch: int) -> object:
     import tensorflow as tf
 
-    def load(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def load(path: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-        return tf.image.resize(image, (size, size)), label
+        return tf.image.resize(image, (size, size))
 
-    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    ds = tf.data.Dataset.from_tensor_slices(paths)
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch).prefetch(tf.data.AUTOTUNE)
 
 
-def _bench_fullres(folder: Path, size: int, batch: int, repeats: int) -> None:
-    """Full-resolution (600x450) HAM10000 JPEGs: what DCT-scaled decoding (fast_jpeg) buys."""
-    from dermnet.data import load_ham10000, make_dataset
-
-    records = load_ham10000(folder)
-    paths, labels = records.paths, records.labels.astype(np.int32)
-    methods: dict[str, Callable[[], Iterable[object]]] = {
-        "PIL loop": lambda: pil_loop(paths, labels, size, batch),
-        "bare tf.data": lambda: bare,
-        "make_dataset, fast_jpeg=False": lambda: full,
-        "make_dataset (fast_jpeg=True)": lambda: fast,
-    }
-    bare = bare_tf(paths, labels, size, batch)
-    full = make_dataset(records, size, batch, fast_jpeg=False)
-    fast = make_dataset(records, size, batch)
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for make in methods.values():
-        count(make())
-    for _ in range(max(repeats, 3)):
-        for name, make in methods.items():
-            start = time.perf_counter()
-            count(make())
-            times[name].append(time.perf_counter() - start)
-    rate = {name: len(records) / statistics.median(t) for name, t in times.items()}
-    print(f"\nFull-resolution HAM10000 JPEGs (600x450, {folder}), {len(records)} per pass:")
-    print(f"{'method':<34}{'images/s':>10}{'vs bare':>10}{'vs PIL':>9}")
-    for name, value in rate.items():
-        print(
-            f"{name:<34}{value:>10.0f}{value / rate['bare tf.data']:>9.2f}x"
-            f"{value / rate['PIL loop']:>8.2f}x"
-        )
-    print()
-
-
-def count(iterable: Iterable[object]) -> int:
+def count(iterable: Iterable[object], step: Callable[[object], object] | None = None) -> int:
     n = 0
-    for x, _ in iterable:
+    for element in iterable:
+        x = element[0] if isinstance(element, tuple) else element
+        if step is not None:
+            step(x)
         n += int(x.shape[0])
     return n
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ham10000"))
-    parser.add_argument("--images", type=int, default=1500, help="images per pass")
-    parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="600 images, 2 repeats")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.images, args.repeats = 600, 2
+def measure(methods: dict[str, Callable[[], int]], n: int, repeats: int) -> dict[str, float]:
+    """Images per second of each method: median of ``repeats`` interleaved passes."""
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for name, run in methods.items():  # warm-up: tracing, thread pools
+        got = run()
+        if got != n:
+            raise RuntimeError(f"{name} yielded {got} images, expected {n}")
+    for _ in range(repeats):
+        for name, run in methods.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: n / statistics.median(t) for name, t in times.items()}
 
+
+def table(title: str, rate: dict[str, float], base: str) -> None:
+    print(f"\n{title}")
+    print(f"| path | images/s | vs {base} |\n|---|---|---|")
+    for name, value in rate.items():
+        print(f"| {name} | {value:,.0f} | {value / rate[base]:.2f}x |")
+
+
+def section_224(data: Path, images: int, repeats: int) -> None:
     import keras
     import tensorflow as tf
 
     from dermnet.data import load_ham10000, make_dataset
+    from dermnet.transforms import augmentation
+    from dermnet.transforms.augment_presets import augmenting_model
 
-    records = load_ham10000(args.data)
-    records = records.subset(np.arange(min(args.images, len(records))))
-    paths, labels = records.paths, records.labels.astype(np.int32)
-    for path in paths:  # warm the OS file cache so that no method pays for the disk
+    records = load_ham10000(data / "ham10000")
+    records = records.subset(np.arange(min(images, len(records))))
+    for path in records.paths:  # warm the OS file cache so that no method pays for the disk
         Path(path).read_bytes()
-    augment = keras.Sequential(
+    keras_aug = keras.Sequential(
         [
             keras.layers.RandomFlip("horizontal_and_vertical", seed=0),
             keras.layers.RandomRotation(0.1, seed=1),
         ]
     )
-    size, batch = args.size, args.batch
-    cached = make_dataset(records, size, batch, cache="memory")
-    methods: dict[str, Callable[[], Iterable[object]]] = {
-        "PIL loop": lambda: pil_loop(paths, labels, size, batch),
-        "bare tf.data": lambda: bare_tf_ds,
-        "make_dataset": lambda: plain_ds,
-        "make_dataset + augment": lambda: aug_ds,
-        "make_dataset, cache (2nd+ epoch)": lambda: cached,
+    paths = list(records.paths)
+    bare = bare_tf(paths, 224, 32)
+    plain = make_dataset(records, 224, 32)
+    ds = {
+        "keras flip+rotation (data)": make_dataset(records, 224, 32, augment=keras_aug, seed=0),
+        "dihedral (data)": make_dataset(
+            records, 224, 32, augment=augmentation("dihedral", seed=0), seed=0
+        ),
+        "dermoscopy (data)": make_dataset(
+            records, 224, 32, augment=augmentation("dermoscopy", seed=0), seed=0
+        ),
     }
-    bare_tf_ds = bare_tf(paths, labels, size, batch)
-    plain_ds = make_dataset(records, size, batch)
-    aug_ds = make_dataset(records, size, batch, augment=augment, seed=0)
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for make in methods.values():  # warm-up: tracing, thread pools, fills the cache
-        count(make())
-    for _ in range(args.repeats):
-        for name, make in methods.items():
-            start = time.perf_counter()
-            n = count(make())
-            times[name].append(time.perf_counter() - start)
-            if n != len(records):
-                raise RuntimeError(f"{name} yielded {n} images, expected {len(records)}")
-    rate = {name: len(records) / statistics.median(t) for name, t in times.items()}
-    print(
-        f"HAM10000 images ({Path(args.data)}), {len(records)} per pass, resized to "
-        f"{size}x{size}, batch {batch}, median of {args.repeats} passes; "
-        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs"
+    inputs = keras.Input((224, 224, 3))
+    identity = keras.Model(inputs, inputs)
+    in_model = augmenting_model(identity, augmentation("dermoscopy", seed=0))
+    step = tf.function(lambda x: in_model(x, training=True))
+    plain64 = make_dataset(records, 64, 32)
+    ds64 = {
+        name: make_dataset(records, 64, 32, augment=augmentation(name, seed=0), seed=0)
+        for name in ("dihedral", "geometric")
+    }
+    methods: dict[str, Callable[[], int]] = {
+        "bare tf.data": lambda: count(bare),
+        "make_dataset": lambda: count(plain),
+        **{f"make_dataset + {k}": (lambda d=d: count(d)) for k, d in ds.items()},
+        "make_dataset + dermoscopy (model, CPU)": lambda: count(plain, step),
+        "64 px: make_dataset": lambda: count(plain64),
+        **{f"64 px: make_dataset + {k} (data)": (lambda d=d: count(d)) for k, d in ds64.items()},
+    }
+    rate = measure(methods, len(records), repeats)
+    table(
+        f"HAM10000 200x150 JPEGs to 224 (64 where marked), {len(records)} per pass, batch 32",
+        rate,
+        "bare tf.data",
     )
-    print(f"{'method':<34}{'images/s':>10}{'vs bare':>10}{'vs PIL':>9}")
-    for name, value in rate.items():
-        print(
-            f"{name:<34}{value:>10.0f}{value / rate['bare tf.data']:>9.2f}x"
-            f"{value / rate['PIL loop']:>8.2f}x"
-        )
-    fullres = Path(args.data).parent / "ham10000_fullres_sample"
-    if fullres.is_dir():
-        _bench_fullres(fullres, size, batch, args.repeats)
-    ratio_bare = rate["make_dataset"] / rate["bare tf.data"]
-    ratio_pil = rate["make_dataset"] / rate["PIL loop"]
-    print(
-        f"targets: make_dataset >= 0.9x bare: {ratio_bare:.2f}x "
-        f"({'met' if ratio_bare >= 0.9 else 'MISSED'}); >= 3x PIL: {ratio_pil:.2f}x "
-        f"({'met' if ratio_pil >= 3 else 'MISSED'})"
+    for name in [*ds, "dermoscopy (model, CPU)"]:
+        print(f"  cost of {name}: {rate['make_dataset'] / rate['make_dataset + ' + name]:.1f}x")
+    for name in ds64:
+        cost = rate["64 px: make_dataset"] / rate[f"64 px: make_dataset + {name} (data)"]
+        print(f"  cost of {name} at 64 px: {cost:.1f}x")
+
+
+def section_fullres(data: Path, repeat: int, repeats: int, big: int) -> None:
+    from PIL import Image
+
+    from dermnet.data import load_ham10000, make_dataset
+    from dermnet.data.shards import write_shards
+
+    folder = data / "ham10000_fullres_sample"
+    if not folder.is_dir():
+        print(f"\n(no {folder}: full-resolution rows skipped)")
+        return
+    records = load_ham10000(folder)
+    index = np.concatenate([np.arange(len(records))] * repeat)
+    many = records.subset(index)
+    work = Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
+    start = time.perf_counter()
+    write_shards(many, work / "shards", shard_size=256, progress=False)
+    print(f"\n(wrote {len(many)} images into shards in {time.perf_counter() - start:.1f} s)")
+    bare = bare_tf(list(many.paths), 224, 32)
+    fast = make_dataset(many, 224, 32)
+    full = make_dataset(many, 224, 32, fast_jpeg=False)
+    shards = make_dataset(work / "shards", 224, 32)
+    methods: dict[str, Callable[[], int]] = {
+        "bare tf.data decode + resize": lambda: count(bare),
+        "make_dataset (fast_jpeg)": lambda: count(fast),
+        "make_dataset, fast_jpeg=False": lambda: count(full),
+        "make_dataset from shards": lambda: count(shards),
+    }
+    rate = measure(methods, len(many), repeats)
+    table(
+        f"600x450 HAM10000 JPEGs ({len(records)} images x {repeat}) to 224",
+        rate,
+        "bare tf.data decode + resize",
     )
+    ratio = rate["make_dataset from shards"] / rate["make_dataset (fast_jpeg)"]
+    print(f"  shards vs the JPEG folder: {ratio:.2f}x")
+
+    big_dir = work / "big"
+    big_dir.mkdir()
+    files = []
+    for i, path in enumerate(records.paths[:big]):
+        with Image.open(path) as image:
+            target = big_dir / f"big{i}.jpg"
+            image.convert("RGB").resize((2000, 1500), Image.BICUBIC).save(target, quality=90)
+        files.append(target)
+    frame = records.frame.iloc[: len(files)].copy()
+    frame["image_path"] = [str(f) for f in files]
+    from dermnet.data import Records
+
+    large = Records(frame, records.classes, name="synthetic_2000x1500")
+    large = large.subset(np.concatenate([np.arange(len(large))] * 4))
+    bare_big = bare_tf(list(large.paths), 224, 32)
+    fast_big = make_dataset(large, 224, 32)
+    rate = measure(
+        {
+            "bare tf.data decode + resize": lambda: count(bare_big),
+            "make_dataset (fast_jpeg)": lambda: count(fast_big),
+        },
+        len(large),
+        repeats,
+    )
+    table(
+        f"synthetic 2000x1500 JPEGs ({len(files)} images x 4) to 224",
+        rate,
+        "bare tf.data decode + resize",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--images", type=int, default=1024, help="200x150 images per pass")
+    parser.add_argument("--repeat", type=int, default=8, help="passes over the 150 600x450")
+    parser.add_argument("--big", type=int, default=48, help="synthetic 2000x1500 images")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer images, 2 repeats")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.images, args.repeat, args.big, args.repeats = 320, 2, 16, 2
+
+    import tensorflow as tf
+
+    print(
+        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs; median of {args.repeats} "
+        "interleaved passes"
+    )
+    data = Path(args.data)
+    section_224(data, args.images, args.repeats)
+    section_fullres(data, args.repeat, args.repeats, args.big)
     return 0
 
 
