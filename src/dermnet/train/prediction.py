@@ -26,9 +26,10 @@ from typing import IO, Any
 
 import numpy as np
 
-from dermnet._core.errors import DataError, DermnetError, MissingFileError
+from dermnet._core.errors import DataError, DermnetError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet._core.validation import check_bool, check_float, check_int, fail
+from dermnet.train.prediction_inputs import image_inputs
 from dermnet.train.run_folder import RunFolder, read_json
 
 __all__ = ["PredictionSummary", "errors_path", "predict_run", "predict_to_csv"]
@@ -37,7 +38,6 @@ __all__ = ["PredictionSummary", "errors_path", "predict_run", "predict_to_csv"]
 ABSTENTION_FILE = "abstention.json"
 #: Columns of the errors file: the image and why it could not be scored.
 ERROR_COLUMNS = ("image", "reason")
-_PATH_COLUMNS = ("image_path", "image", "path", "file")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,79 +69,6 @@ def errors_path(output: str | os.PathLike[str]) -> Path:
     """The companion errors file of a predictions CSV: ``preds.csv`` -> ``preds.errors.csv``."""
     path = Path(output)
     return path.with_name(f"{path.stem}.errors.csv")
-
-
-# -- inputs -------------------------------------------------------------------------------
-def _folder_images(folder: Path) -> tuple[list[str], list[str]]:
-    from dermnet.data.image_files import IMAGE_EXTENSIONS
-
-    found: list[str] = []
-    other: list[str] = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            (found if Path(name).suffix.lower() in IMAGE_EXTENSIONS else other).append(path)
-    if not found:
-        raise DataError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in folder {folder}.")
-    return found, other
-
-
-def _csv_inputs(path: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """The image paths of a CSV (relative ones from the CSV's folder) and its other columns."""
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"The CSV of images {path} is not readable ({exc}).") from None
-    column = next((c for c in _PATH_COLUMNS if c in table.columns), None)
-    if column is None:
-        raise DataError(
-            f"The CSV of images {path} must have an image path column (one of "
-            f"{list(_PATH_COLUMNS)}). Got columns {list(table.columns)} instead."
-        )
-    paths = [
-        p if os.path.isabs(p) else os.path.normpath(os.path.join(path.parent, p))
-        for p in table[column].astype(str)
-    ]
-    rest = table.drop(columns=column)
-    rows = rest.to_dict("records") if len(rest.columns) else [{}] * len(paths)
-    return paths, dict(zip(paths, rows, strict=True))
-
-
-def _image_inputs(
-    inputs: Sequence[str | os.PathLike[str]],
-) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """Image paths from files, folders (recursive) and CSVs; the CSVs' metadata."""
-    paths: list[str] = []
-    metadata: dict[str, dict[str, Any]] = {}
-    other: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found, rest = _folder_images(path)
-            paths += found
-            other += rest
-        elif path.is_file() and path.suffix.lower() == ".csv":
-            found_csv, rows = _csv_inputs(path)
-            paths += found_csv
-            metadata.update(rows)
-        elif path.is_file():
-            paths.append(str(path.resolve()))
-        else:
-            raise MissingFileError(f"The image, folder or CSV to predict does not exist: {path}")
-    if other:
-        import warnings
-
-        shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
-        warnings.warn(
-            f"scored {len(paths)} of {len(paths) + len(other)} files: {len(other)} file(s) in "
-            f"the given folder(s) are not image files dermnet reads: {shown}",
-            UserWarning,
-            stacklevel=3,
-        )
-    return paths, metadata
 
 
 # -- reading and scoring ------------------------------------------------------------------
@@ -464,7 +391,7 @@ def predict_to_csv(
     if shard:
         total, skipped, batches = _shard_batches(folder, shard[0], done, batch_size)
     else:
-        paths, table_metadata = _image_inputs(inputs)
+        paths, table_metadata = image_inputs(inputs)
         table_metadata.update(metadata or {})
         total = len(paths)
         todo = [p for p in paths if p not in done]
