@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from dermnet.data.datasets.malaria import MALARIA_CLASSES, load_malaria
     from dermnet.data.datasets.medmnist import HMNIST_LABELS, load_hmnist_csv, load_medmnist
     from dermnet.data.description import DatasetDescription, describe
+    from dermnet.data.image_batches import load_images
     from dermnet.data.image_files import check_image_files
     from dermnet.data.metadata import MetadataEncoder, UnseenCategoryWarning
-    from dermnet.data.pipeline import load_images, make_dataset
+    from dermnet.data.pipeline import make_dataset
     from dermnet.data.records import Records
     from dermnet.data.samples import load_sample, sample_path
     from dermnet.data.splits import Fold, LeakageReport, Split, check_leakage, kfold, split

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dermnet._core.errors import DataError, ParameterError
+from dermnet._core.moved import moved_names
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet._core.validation import (
     check_bool,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from dermnet.data.image_files import ImageHeader
     from dermnet.data.metadata import MetadataEncoder
 
-__all__ = ["load_images", "make_dataset"]
+__all__ = ["make_dataset"]
 
 _LABEL_MODES = ("int", "one_hot", "binary")
 _ON_ERROR = ("raise", "skip")
@@ -453,5 +454,8 @@ def _record_elements(
     return ds
 
 
-# `load_images` lives beside `ImageBatchReader`; imported here, where it always was.
-from dermnet.data.image_batches import load_images  # noqa: E402
+# `load_images` moved beside `ImageBatchReader`; the old path still works, with a warning
+# (loaded by name, so this module and image_batches do not import each other).
+__getattr__, _moved_dir = moved_names(
+    __name__, {"load_images": "dermnet.data.image_batches"}, also="dermnet.data"
+)
