@@ -22,7 +22,7 @@ import dermnet.metrics as metrics
 )
 def test_old_public_modules_warn_and_give_the_same_objects(old, name):
     module = importlib.import_module(old)
-    with pytest.warns(DeprecationWarning, match=f"{old} is deprecated; import {name} from"):
+    with pytest.warns(DeprecationWarning, match=f"{old}.{name} is deprecated; import {name} from"):
         value = getattr(module, name)
     assert value is getattr(metrics, name)
 

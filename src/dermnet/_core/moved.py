@@ -42,7 +42,7 @@ def moved_names(
         >>> fn.__module__
         'dermnet._core.validation'
         >>> str(caught[0].message)
-        'old.mod is deprecated; import fail from dermnet._core.validation.'
+        'old.mod.fail is deprecated; import fail from dermnet._core.validation.'
     """
 
     def __getattr__(name: str) -> Any:
@@ -50,7 +50,7 @@ def moved_names(
             raise AttributeError(f"module {old!r} has no attribute {name!r}")
         where = moved[name] + (f" (or from {also})" if also else "")
         warnings.warn(
-            f"{old} is deprecated; import {name} from {where}.",
+            f"{old}.{name} is deprecated; import {name} from {where}.",
             DeprecationWarning,
             stacklevel=2,
         )
