@@ -80,14 +80,13 @@ def list_transforms(pattern: str | None = None) -> list[str]:
 class Transform:
     """Base class of dermnet's preprocessing transforms.
 
-    A subclass names the pure function it wraps (``function =
-    staticmethod(F.some_op)``) and its ``__init__`` stores every argument under the
-    argument's own name (``self._store(locals())``), nothing more. When ``__init__`` returns, the arguments are
-    checked against the constraints the function declares (messages name the class)
-    and stored converted; `get_config` returns them, read from the ``__init__``
-    signature, so a config cannot drift from the constructor. `apply` calls the
-    function with them; a subclass overrides it (or `apply_with_mask`) where it does
-    more.
+    A subclass names the pure function it wraps (``function = staticmethod(F.some_op)``) and
+    its ``__init__`` stores every argument under the argument's own name
+    (``self._store(locals())``), nothing more. When ``__init__`` returns, the arguments are
+    checked against the constraints the function declares (messages name the class) and
+    stored converted; `get_config` returns them, read from the ``__init__`` signature, so a
+    config cannot drift from the constructor. `apply` calls the function with them; a
+    subclass overrides it (or `apply_with_mask`) where it does more.
 
     Calling a transform validates the image (errors name the transform), and applies it
     to one image or image by image to a ``NxHxWxC`` batch. With ``mask=`` it returns
