@@ -12,7 +12,7 @@ Without ``--run`` only the baselines and an "oracle" (the mask itself, blurred) 
 scored: the ceiling and floor every CAM method lies between. Nothing is trained.
 
 Run: ``python benchmarks/bench_trust.py [--run RUN_FOLDER] [--limit N]`` from the project
-root (the data folder defaults to ``../shared/data/ham10000_fullres_sample``). Prints
+root (the data folder defaults to ``$DERMNET_DATA_ROOT/ham10000_fullres_sample``). Prints
 Markdown tables; ``--out DIR`` also writes them and a forest plot there. The CAMs are
 computed at the model's input size and resized (bilinear) to the 600x450 mask, which is
 right because dermnet reads images by stretching them to the input size (no crop).
@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ham10000_fullres_sample"
 
 
 def _table(frame, columns) -> str:
@@ -88,7 +87,11 @@ def _model_outputs(run: Path, paths: list[str], methods: list[str], shape: tuple
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="masked image folder")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="masked image folder (default: data_root() / ham10000_fullres_sample)",
+    )
     parser.add_argument("--run", type=Path, help="a run folder (or .keras file) to score")
     parser.add_argument("--methods", default="gradcam,gradcam++,layercam,eigencam")
     parser.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
@@ -97,11 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for the tables and the figure")
     args = parser.parse_args(argv)
 
+    from dermnet.data import data_root
     from dermnet.explain.localization import load_lesion_masks, localization_report, read_mask
     from dermnet.metrics.subgroups import age_bands, subgroup_report
     from dermnet.metrics.uncertainty import aurc, confidence_scores, optimal_aurc
 
-    frame = load_lesion_masks(args.data)
+    frame = load_lesion_masks(args.data or data_root("ham10000_fullres_sample"))
     if args.limit:
         frame = frame.iloc[: args.limit].reset_index(drop=True)
     masks = [read_mask(p) for p in frame["mask_path"]]
