@@ -3,7 +3,8 @@
 Starts ``python -m dermnet.serve RUN`` in a subprocess, sends ``--requests`` single-image
 ``POST /v1/predict`` requests from 1 client and then from ``--clients`` concurrent
 clients, and compares the throughput with calling the model directly on the same images
-(`dermnet.train.RunFolder.predict_files`, in batches of ``--max-batch``). Reports
+(the files' bytes decoded by `dermnet.data.image_batches.ImageBatchReader`, as the server
+does, then `dermnet.train.RunFolder.score`, in batches of ``--max-batch``). Reports
 requests/s, p50/p95/p99 latency, errors, and the server's resident memory before and
 after the load (steady memory: no growth per request).
 
@@ -11,7 +12,9 @@ Targets (the issue's): concurrent throughput >= 0.8x the direct model call, zero
 
     python benchmarks/bench_serve.py                       # 2,000 requests, 16 clients
     python benchmarks/bench_serve.py --quick               # a smoke run (100, 4 clients)
-    python benchmarks/bench_serve.py --run runs/cli_cpu_best --images ../shared/data/ham10000/images
+    python benchmarks/bench_serve.py --run runs/cli_cpu_best --images /data/derm/ham10000/images
+
+The images default to ``$DERMNET_DATA_ROOT/ham10000/images`` (`dermnet.data.data_root`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RUN = REPO / "tests" / "files" / "run_schema1"
-DEFAULT_IMAGES = REPO.parent / "shared" / "data" / "ham10000" / "images"
+
+
+def _default_images() -> Path | None:
+    """``$DERMNET_DATA_ROOT/ham10000/images``, or ``None`` where it is not set up."""
+    from dermnet import MissingFileError
+    from dermnet.data import data_root
+
+    try:
+        return data_root("ham10000") / "images"
+    except MissingFileError as exc:
+        print(f"bench_serve: {exc}", file=sys.stderr)
+        return None
 
 
 def _free_port() -> int:
@@ -104,15 +118,21 @@ def _load(url: str, files: list[Path], requests_total: int, clients: int) -> dic
 
 
 def _direct(run: Path, files: list[Path], total: int, batch: int) -> dict:
+    from dermnet.data.image_batches import ImageBatchReader
     from dermnet.train import RunFolder
 
     folder = RunFolder(run)
     model = folder.load_model()
-    paths = [str(files[i % len(files)]) for i in range(total)]
-    folder.predict_files(paths[:batch], model=model, batch_size=batch)  # warm up
+    reader = ImageBatchReader(folder.data_config)
+    data = [files[i % len(files)].read_bytes() for i in range(total)]
+
+    def score(items: list[bytes]) -> None:
+        folder.score(model, reader.read(items).images, batch_size=batch)
+
+    score(data[:batch])  # warm up
     start = time.perf_counter()
     for i in range(0, total, batch):
-        folder.predict_files(paths[i : i + batch], model=model, batch_size=batch)
+        score(data[i : i + batch])
     elapsed = time.perf_counter() - start
     return {
         "images": total,
@@ -124,7 +144,7 @@ def _direct(run: Path, files: list[Path], total: int, batch: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=DEFAULT_RUN)
-    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--images", type=Path, default=None, help="default: data_root")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--max-batch", type=int, default=32)
@@ -134,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.clients = 100, 4
+    if args.images is None:
+        args.images = _default_images()
+        if args.images is None:
+            return 1
     files = sorted(args.images.glob("*.jpg"))[:64]
     if not files:
         print(f"bench_serve: no .jpg images in {args.images}", file=sys.stderr)

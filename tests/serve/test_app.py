@@ -307,12 +307,14 @@ def test_nothing_is_stored_without_save_dir(client, tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    from dermnet.serve import service as service_module
 
-    monkeypatch.setattr(service_module, "_scratch_root", lambda: str(tmp_path))
+    def no_scratch_folder(*args, **kwargs):
+        raise AssertionError("the service copied an upload to a scratch folder")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_scratch_folder)
     response = client.post("/v1/predict", files=upload(("x.png", png_bytes(), "image/png")))
-    assert response.status_code == 200
-    assert list(tmp_path.iterdir()) == []  # the scratch copy is gone
+    assert response.status_code == 200  # decoded from its bytes, no folder made
+    assert list(tmp_path.iterdir()) == []  # nothing left in the temporary folder
 
 
 def test_save_dir_keeps_uploads_and_results(run_dir, tmp_path):

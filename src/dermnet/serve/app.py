@@ -21,7 +21,7 @@ from dermnet.serve.config import ServeConfig
 from dermnet.serve.service import ModelService
 from dermnet.serve.uploads import RequestError, UploadedImage, check_upload
 
-__all__ = ["READING_GUIDE", "access_logger", "create_app", "model_summary"]
+__all__ = ["READING_GUIDE", "abstention_rule", "access_logger", "create_app", "model_summary"]
 
 #: The one-line reading guide shown under every overlay.
 READING_GUIDE = (
@@ -81,6 +81,7 @@ def model_summary(service: ModelService) -> dict[str, Any]:
         "model_card": card,
         "metrics": metrics,
         "not_a_medical_device": True,
+        "abstention": abstention_rule(service),
         "limits": {
             "max_files": config.max_files,
             "max_pixels": config.max_pixels,
@@ -88,6 +89,16 @@ def model_summary(service: ModelService) -> dict[str, Any]:
             "timeout_s": config.timeout_s,
         },
     }
+
+
+def abstention_rule(service: ModelService) -> dict[str, Any] | None:
+    """The run's abstention rule as JSON (``score``, ``threshold``, ``target_risk``,
+    ``target_coverage``, and the ``coverage``/``risk`` it reached on ``n`` validation
+    predictions), or ``None`` when the run folder has no ``abstention.json``."""
+    rule = getattr(service, "abstention", None)
+    if rule is None:
+        return None
+    return {"score": "max_probability", **rule.to_dict()}
 
 
 class _Guard:
@@ -319,16 +330,34 @@ def create_app(
                 "dropped. Retry, or send fewer images.",
             ) from None
 
-    def result(image: UploadedImage, probs: Any) -> dict[str, Any]:
-        top = int(probs.argmax())
-        return {
-            "file": image.name,
-            "width": image.width,
-            "height": image.height,
-            "probabilities": {c: float(p) for c, p in zip(classes, probs, strict=True)},
-            "prediction": classes[top],
-            "confidence": float(probs[top]),
+    def results(images: list[UploadedImage], scores: list[Any]) -> list[dict[str, Any]]:
+        flags = service.abstentions(scores)
+        out = []
+        for i, (image, probs) in enumerate(zip(images, scores, strict=True)):
+            top = int(probs.argmax())
+            row = {
+                "file": image.name,
+                "width": image.width,
+                "height": image.height,
+                "probabilities": {c: float(p) for c, p in zip(classes, probs, strict=True)},
+                "prediction": classes[top],
+                "confidence": float(probs[top]),
+            }
+            if flags is not None:  # only where the run chose a threshold on validation
+                row.update(flags[i])
+            out.append(row)
+        return out
+
+    def answer(**fields: Any) -> dict[str, Any]:
+        body = {
+            "model": {"id": service.model_id, "version": service.model_version},
+            "classes": classes,
+            **fields,
         }
+        rule = abstention_rule(service)
+        if rule is not None:
+            body["abstention"] = rule
+        return body
 
     async def save(request: Request, kind: str, images: list[UploadedImage], body: Any) -> None:
         if config.save_dir is None:
@@ -371,11 +400,7 @@ def create_app(
     ) -> dict[str, Any]:
         images = await checked(request, files)
         scores = await wait("predict", images, None)
-        body = {
-            "model": {"id": service.model_id, "version": service.model_version},
-            "classes": classes,
-            "results": [result(image, probs) for image, probs in zip(images, scores, strict=True)],
-        }
+        body = answer(results=results(images, list(scores)))
         await save(request, "predict", images, body)
         return body
 
@@ -399,23 +424,15 @@ def create_app(
             index = classes.index(class_name)
         images = await checked(request, files)
         explained = await wait("explain", images, index)
-        results = []
-        for image, item in zip(images, explained, strict=True):
-            row = result(image, item["probabilities"])
+        rows = results(images, [item["probabilities"] for item in explained])
+        for row, item in zip(rows, explained, strict=True):
             row.update(
                 explained=classes[item["explained"]],
                 overlay=item["overlay"],
                 overlay_width=item["width"],
                 overlay_height=item["height"],
             )
-            results.append(row)
-        body = {
-            "model": {"id": service.model_id, "version": service.model_version},
-            "classes": classes,
-            "method": "gradcam",
-            "reading_guide": READING_GUIDE,
-            "results": results,
-        }
+        body = answer(method="gradcam", reading_guide=READING_GUIDE, results=rows)
         await save(request, "explain", images, body)
         return body
 

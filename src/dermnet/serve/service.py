@@ -1,10 +1,14 @@
 """`ModelService`: a run's model behind a bounded queue, scoring images in batches
 gathered across concurrent clients, and explaining them with Grad-CAM.
 
-Every image is read with the run's own `dermnet.train.RunFolder.read_files` (the data
-config it was trained with) and scored with `dermnet.train.RunFolder.score` (its
-test-time augmentation and logit adjustment), so the probabilities equal those of
-``dermnet predict`` for the same file.
+Every upload is decoded from its bytes by one `dermnet.data.image_batches.ImageBatchReader`
+made for the run's data config (its graph traced once, when the service starts; the
+pixels those of `dermnet.data.make_dataset`) and scored with
+`dermnet.train.RunFolder.score` (the run's test-time augmentation and logit adjustment),
+so the probabilities equal those of ``dermnet predict`` for the same file. An ensemble
+folder (`dermnet.train.build_ensemble`) serves like a single run; its Grad-CAM is the
+members' maps averaged (`dermnet.train.ensemble.EnsembleExplainer`). Where the run
+folder holds ``abstention.json``, each prediction says whether the model abstains.
 """
 
 from __future__ import annotations
@@ -15,12 +19,9 @@ import hashlib
 import io
 import os
 import queue
-import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,12 +42,6 @@ class _Job:
     images: list[UploadedImage]
     future: Future[Any]
     class_index: int | None = None
-
-
-def _scratch_root() -> str | None:
-    """A memory-backed folder for the short-lived copies the data pipeline reads."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def heatmap_on_original(heatmap: np.ndarray, size: tuple[int, int], data_config: Any) -> np.ndarray:
@@ -113,14 +108,21 @@ class ModelService:
         model: the loaded Keras model.
         model_id: the run's name (its folder's name).
         model_version: the first 12 hex digits of the model file's SHA-256.
+        reader: the `dermnet.data.image_batches.ImageBatchReader` of the run's data config.
+        abstention: the run's `dermnet.metrics.AbstentionThreshold` (from
+            ``abstention.json``, chosen on validation), or ``None`` without one.
         stats: counters: ``requests``, ``batches``, ``images``, ``largest_batch``.
     """
 
     def __init__(self, run_dir: str | os.PathLike[str], config: ServeConfig) -> None:
+        from dermnet.data.image_batches import ImageBatchReader
         from dermnet.train.run_folder import RunFolder
+        from dermnet.train.run_trust import read_abstention
 
         self.config = config.validate()
         self.folder = RunFolder(run_dir)
+        self.abstention = read_abstention(self.folder.path)
+        self.reader = ImageBatchReader(self.folder.data_config)
         path = self.folder.model_path(self.config.model_file)
         self.model = self.folder.load_model(self.config.model_file)
         digest = hashlib.sha256()
@@ -260,21 +262,50 @@ class ModelService:
 
     # -- the model ------------------------------------------------------------------------
     def read_images(self, images: list[UploadedImage]) -> tuple[np.ndarray, Any]:
-        """Model input for uploads: the run's `read_files` on short-lived private copies.
+        """Model input for uploads, decoded from their bytes by `reader` (no copy on disk).
 
-        The copies live in a fresh private folder (in memory, ``/dev/shm``, where the
-        system has it) that is removed as soon as the pixels are read.
+        Raises:
+            RequestError: 400 ``unreadable_image`` naming each upload that cannot be decoded.
         """
-        scratch = tempfile.mkdtemp(prefix="dermnet-serve-", dir=_scratch_root())
-        try:
-            paths = []
-            for i, image in enumerate(images):
-                path = Path(scratch) / f"{i}{image.suffix}"
-                path.write_bytes(image.data)
-                paths.append(str(path))
-            return self.folder.read_files(paths, batch_size=max(1, len(paths)))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        batch = self.reader.read([image.data for image in images])
+        if batch.bad:
+            problems = "; ".join(f"{images[i].name!r}: {reason}" for i, _, reason in batch.bad)
+            first = images[batch.bad[0][0]].name
+            raise RequestError(
+                400, "unreadable_image", f"The image cannot be read: {problems}.", first
+            )
+        return batch.images, self._missing_metadata(images)
+
+    def _missing_metadata(self, images: list[UploadedImage]) -> Any:
+        """A metadata run's encoded metadata of uploads: every value "missing" (as
+        `dermnet.train.RunFolder.read_files` encodes files without an entry)."""
+        encoder = self.folder.metadata_encoder()
+        if encoder is None:
+            return None
+        import pandas as pd
+
+        from dermnet.data import Records
+
+        columns = list(self.folder.info.get("metadata_cols", ()))
+        label = self.folder.classes[0]
+        frame = pd.DataFrame([{"image_path": i.name, "label": label} for i in images])
+        for col in columns:
+            frame[col] = np.nan
+        return encoder.transform(Records(frame, self.folder.classes, metadata_cols=tuple(columns)))
+
+    def abstentions(self, scores: np.ndarray) -> list[dict[str, Any]] | None:
+        """Per image ``{"confidence", "abstain"}`` under the run's abstention rule, or
+        ``None`` when the run has none (then nothing is flagged)."""
+        if self.abstention is None:
+            return None
+        from dermnet.metrics.uncertainty import apply_abstention, confidence_scores
+
+        confidence = confidence_scores(np.asarray(scores, np.float64))["max_probability"]
+        abstain = apply_abstention(confidence, self.abstention)
+        return [
+            {"confidence": float(c), "abstain": bool(a)}
+            for c, a in zip(confidence, abstain, strict=True)
+        ]
 
     def predict_images(self, images: list[UploadedImage]) -> np.ndarray:
         """Probabilities ``(n, classes)`` of checked uploads, in one batch."""
@@ -301,7 +332,12 @@ class ModelService:
         pixels, metadata = self.read_images(images)
         scores = self.folder.score(self.model, pixels, metadata, batch_size=len(images))
         if self._explainer is None:
-            self._explainer = get_explainer("gradcam", self.model)
+            if self.folder.is_ensemble:
+                from dermnet.train.ensemble import EnsembleExplainer
+
+                self._explainer = EnsembleExplainer(self.model, "gradcam")
+            else:
+                self._explainer = get_explainer("gradcam", self.model)
         fed: Any = pixels
         if metadata is not None:
             fed = {IMAGE_INPUT: pixels, METADATA_INPUT: np.asarray(metadata, np.float32)}
