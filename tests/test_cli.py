@@ -380,3 +380,15 @@ def test_every_command_has_a_help_line_and_its_runner_describes_it():
         assert helps[name] == summary[0].lower() + summary[1:].rstrip("."), name
         description = sub.choices[name].description
         assert description is None if name == "info" else len(description) > 40, name
+
+
+def test_library_commands_are_wired():
+    from dermnet.cli.parser import CHECKS, COMMANDS, build_parser
+
+    for name in ("serve", "cv", "shard", "predict"):
+        assert name in COMMANDS
+    assert {"serve", "cv", "predict"} <= set(CHECKS)
+    args = build_parser().parse_args(["cv", "--sample", "malaria", "--folds", "3", "--epochs", "2"])
+    assert (args.folds, args.epochs, args.sample) == (3, 2, "malaria")
+    args = build_parser().parse_args(["serve", "runs/x", "--port", "8081"])
+    assert (args.run, args.port) == ("runs/x", 8081)
