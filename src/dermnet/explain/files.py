@@ -140,6 +140,7 @@ def write_explanations(
     metadata: np.ndarray | None = None,
     scorer: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None,
     masks: str | os.PathLike[str] | None = None,
+    explainer: Callable[..., Any] | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Explain image files and write ``<name>_<method>.png`` overlays, ``explanations.json``
@@ -171,6 +172,9 @@ def write_explanations(
             and a centre-Gaussian map: ``localization.csv`` per image,
             ``localization_summary.csv`` (means with 95% bootstrap intervals) and a
             section of ``index.html``.
+        explainer: a ready explainer ``explainer(images, class_index) -> heatmaps`` to use
+            instead of building one for ``method`` (an ensemble run passes
+            `dermnet.train.ensemble.EnsembleExplainer`, which averages its members' maps).
         **options: passed to the explainer (``target_layer``, ``num_samples``, ...).
 
     Returns:
@@ -234,7 +238,8 @@ def write_explanations(
         probs = np.asarray(scorer(array, metadata), np.float32)
     else:
         probs = predictor(model, where=where)(fed)
-    explainer = get_explainer(method, model, **options)
+    if explainer is None:
+        explainer = get_explainer(method, model, **options)
     if class_index is None and scorer is not None and method not in ("lime", "shap"):
         # explain the class the reported probabilities predict
         heatmaps = np.asarray(explainer(fed, [int(i) for i in probs.argmax(1)]), np.float32)

@@ -29,7 +29,7 @@ import numpy as np
 from dermnet._core.errors import DataError, DermnetError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet._core.validation import check_bool, check_float, check_int, fail
-from dermnet.train.prediction_inputs import image_inputs
+from dermnet.train.prediction_inputs import image_inputs, image_paths
 from dermnet.train.run_folder import RunFolder, read_json
 
 __all__ = ["PredictionSummary", "errors_path", "predict_run", "predict_to_csv"]
@@ -461,13 +461,11 @@ def predict_run(
     """
     import pandas as pd
 
-    from dermnet.train.run_results import _image_paths
-
     batch_size = check_int(batch_size, "batch_size", "predict_run", low=1)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     folder = RunFolder(run_dir)
-    paths = _image_paths(inputs)
+    paths = image_paths(inputs)
     model = folder.load_model(model_file)
     scores = folder.predict_files(
         paths, model=model, metadata=metadata, batch_size=batch_size, progress=progress

@@ -10,7 +10,7 @@ from typing import Any
 
 from dermnet._core.errors import DataError, MissingFileError
 
-__all__ = ["image_inputs"]
+__all__ = ["image_inputs", "image_paths"]
 
 #: The columns a CSV of images may name its paths in, in order of preference.
 _PATH_COLUMNS = ("image_path", "image", "path", "file")
@@ -86,3 +86,41 @@ def image_inputs(
             stacklevel=3,
         )
     return paths, metadata
+
+
+def image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The image files of ``inputs`` (files and folders, searched recursively), in order.
+
+    Raises:
+        MissingFileError: an input does not exist.
+        DataError: a folder holds no image dermnet reads.
+    """
+    from dermnet.data.image_files import IMAGE_EXTENSIONS
+
+    paths: list[str] = []
+    other: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            found = [str(p) for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+            other += [str(p) for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
+            if not found:
+                raise DataError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in folder {path}.")
+            paths += found
+        elif path.is_file():
+            paths.append(str(path.resolve()))
+        else:
+            raise MissingFileError(f"The image or folder to predict does not exist: {path}")
+    if other:
+        import warnings
+
+        shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+        warnings.warn(
+            f"scored {len(paths)} of {len(paths) + len(other)} files: {len(other)} file(s) in "
+            f"the given folder(s) are not images dermnet reads ({', '.join(IMAGE_EXTENSIONS)}): "
+            f"{shown}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return paths

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from dermnet._core.errors import DataError, MissingFileError, ParameterError
+from dermnet._core.errors import DataError, ParameterError
 from dermnet._core.validation import check_int, check_option
 
 # `predict_run` (streaming prediction) lives in `dermnet.train.prediction`.
 from dermnet.train.prediction import predict_run as predict_run
+from dermnet.train.prediction_inputs import image_paths
 from dermnet.train.run_folder import (
     RunFolder,
     replace_atomic,
@@ -259,38 +260,6 @@ def _write_evaluation(
     write_atomic(run / f"confusion_matrix{suffix}.png", figure_to_png(figure))
 
 
-def _image_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
-    from dermnet.data.image_files import IMAGE_EXTENSIONS
-
-    paths: list[str] = []
-    other: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            found = [str(p) for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-            other += [str(p) for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
-            if not found:
-                raise DataError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in folder {path}.")
-            paths += found
-        elif path.is_file():
-            paths.append(str(path.resolve()))
-        else:
-            raise MissingFileError(f"The image or folder to predict does not exist: {path}")
-    if other:
-        import warnings
-
-        shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
-        warnings.warn(
-            f"scored {len(paths)} of {len(paths) + len(other)} files: {len(other)} file(s) in "
-            f"the given folder(s) are not images dermnet reads ({', '.join(IMAGE_EXTENSIONS)}): "
-            f"{shown}",
-            UserWarning,
-            stacklevel=3,
-        )
-    return paths
-
-
 def explain_run(
     run_dir: str | os.PathLike[str],
     images: Sequence[str | os.PathLike[str]],
@@ -331,13 +300,19 @@ def explain_run(
     folder = RunFolder(run_dir)
     if isinstance(images, (str, os.PathLike)):
         images = [images]
-    paths = _image_paths(images)
+    paths = image_paths(images)
     model = folder.load_model(model_file)
     _, encoded = folder.read_files(paths, metadata=metadata)
 
     def scorer(array: np.ndarray, meta: Any) -> np.ndarray:
         return folder.score(model, array, meta)
 
+    explainer = None
+    if folder.is_ensemble and method not in ("lime", "shap"):
+        # a CAM of the whole ensemble model would follow one member: average all of them
+        from dermnet.train.ensemble import EnsembleExplainer
+
+        explainer = EnsembleExplainer(model, method, **options)
     return write_explanations(
         model,
         paths,
@@ -349,5 +324,6 @@ def explain_run(
         metadata=encoded,
         scorer=scorer,
         masks=masks,
+        explainer=explainer,
         **options,
     )
