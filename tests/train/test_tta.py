@@ -79,3 +79,30 @@ def test_bad_input():
         predict_tta(model, {"pixels": x})
     with pytest.raises(ParameterError, match="'batch_size'"):
         predict_tta(model, x, batch_size=0)
+
+
+def test_views_go_through_one_graph_traced_once():
+    from dermnet.train.tta import compiled_forward
+
+    model = _corner_model()
+    forward = compiled_forward(model)
+    assert compiled_forward(model) is forward
+    assert forward.traces == 0
+    rng = np.random.default_rng(0)
+    x = rng.random((7, 4, 4, 1)).astype("float32")
+    first = predict_tta(model, x, transforms="dihedral", batch_size=3)  # batches of 3, 3, 1
+    for n, batch_size in [(1, 64), (5, 2), (7, 7)]:
+        predict_tta(model, x[:n], transforms="dihedral", batch_size=batch_size)
+    predict_tta(model, x, transforms="none")
+    assert forward.traces == 1
+    # the stacked views give what Model.predict gives one view at a time
+    views = [x, *[np.rot90(x, k, axes=(1, 2)) for k in (1, 2, 3)]]
+    views += [v[:, :, ::-1] for v in views]
+    want = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
+    np.testing.assert_allclose(first, want, atol=1e-6)
+
+
+def test_empty_batch_gives_empty_output():
+    got = predict_tta(_corner_model(), np.zeros((0, 4, 4, 1), "float32"))
+    assert got.shape == (0, 2)
+    assert got.dtype == np.float32
