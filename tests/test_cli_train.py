@@ -128,7 +128,7 @@ def test_a_bad_run_file_is_named_with_its_field(tmp_path, capsys, text, message)
 def test_strategy_multi_worker_trains_through_fit_multi_worker(tmp_path, monkeypatch, capsys):
     import tensorflow as tf
 
-    from dermnet.train import distributed, fit_setup
+    from dermnet.train import distributed, worker_fit
 
     calls = []
     real = distributed.fit_multi_worker
@@ -138,7 +138,7 @@ def test_strategy_multi_worker_trains_through_fit_multi_worker(tmp_path, monkeyp
         return real(model, train, val, **options)
 
     # One worker: the process's default strategy stands in for the TF_CONFIG cluster.
-    monkeypatch.setattr(fit_setup, "worker_strategy", tf.distribute.get_strategy)
+    monkeypatch.setattr(worker_fit, "worker_strategy", tf.distribute.get_strategy)
     monkeypatch.setattr(distributed, "fit_multi_worker", recording)
     monkeypatch.setenv(
         "TF_CONFIG",
@@ -170,9 +170,9 @@ def test_fit_multi_worker_refuses_what_the_loop_cannot_do(monkeypatch):
 
     from dermnet import ParameterError
     from dermnet.models import create_model
-    from dermnet.train import fit, fit_setup
+    from dermnet.train import fit, worker_fit
 
-    monkeypatch.setattr(fit_setup, "worker_strategy", tf.distribute.get_strategy)
+    monkeypatch.setattr(worker_fit, "worker_strategy", tf.distribute.get_strategy)
     x = np.zeros((4, 16, 16, 3), np.float32)
     ds = tf.data.Dataset.from_tensor_slices((x, np.arange(4) % 2)).batch(2)
     model = create_model("simple_cnn", 2, input_shape=(16, 16, 3))

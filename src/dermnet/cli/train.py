@@ -248,7 +248,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     options: dict[str, Any] = {"log": progress_log(args.quiet)}
     if getattr(args, "strategy", None) == "multi_worker":
-        from dermnet.train.fit_setup import worker_strategy
+        from dermnet.train.worker_fit import worker_strategy
 
         worker_strategy()  # before any other TensorFlow operation
         options["strategy"] = args.strategy

@@ -24,14 +24,13 @@ from dermnet.train.batchnorm import recalibrate_after_training, trains_batchnorm
 from dermnet.train.fit_setup import (
     LR_SCHEDULES,
     OPTIMIZERS,
-    STRATEGY_NAMES,
     batches_per_epoch,
-    fit_on_workers,
     make_optimizer,
     placed_model,
     precision_policy,
     schedule_callbacks,
 )
+from dermnet.train.worker_fit import STRATEGY_NAMES, fit_on_workers
 
 __all__ = ["LR_SCHEDULES", "OPTIMIZERS", "fit"]
 
