@@ -12,7 +12,10 @@
 Target (issue 16): >= 0.9x bare, peak memory flat from N/10 to N. Exits non-zero only on
 error, never because a target is missed.
 
-Usage: python benchmarks/bench_predict.py [--quick] [--images N] [--data ../shared/data]
+Usage: python benchmarks/bench_predict.py [--quick] [--images N] [--data FOLDER]
+
+The JPEGs are read from ``--data`` (a folder of ``*.jpg``), by default
+``dermnet.data.data_root("ham10000") / "images"`` (set ``DERMNET_DATA_ROOT``).
 """
 
 from __future__ import annotations
@@ -106,12 +109,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 images")
     parser.add_argument("--images", type=int, default=None, help="default 10,000 (--quick 1,000)")
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="folder of JPEGs (default: data_root('ham10000') / 'images', DERMNET_DATA_ROOT)",
+    )
     parser.add_argument("--size", type=int, default=128, help="model input side (default 128)")
     args = parser.parse_args()
     n = args.images or (1000 if args.quick else 10000)
     small = max(n // 10, 64)
-    source = Path(args.data) / "ham10000" / "images"
+    if args.data is None:
+        from dermnet.data import data_root
+
+        source = data_root("ham10000") / "images"
+    else:
+        source = Path(args.data)
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
         run = make_run(tmp / "run", args.size)
