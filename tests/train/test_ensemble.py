@@ -123,6 +123,33 @@ def test_ensemble_gradcam_gives_one_heatmap_per_image(folds, held_out_images):
     assert np.allclose(maps.reshape(4, -1).max(axis=1), 1.0)
 
 
+def test_explain_run_on_an_ensemble_averages_the_members_maps(folds, tmp_path, monkeypatch):
+    """`dermnet explain` on an ensemble folder explains with `EnsembleExplainer` (the mean
+    of the members' maps); on two identical members it predicts what the member does."""
+    import dermnet.train.ensemble as ensemble
+    from dermnet.train.run import explain_run
+
+    made = []
+
+    class Spy(ensemble.EnsembleExplainer):
+        def __init__(self, model, method="gradcam", **options):
+            made.append(method)
+            super().__init__(model, method, **options)
+
+    monkeypatch.setattr(ensemble, "EnsembleExplainer", Spy)
+    root, runs = folds
+    files = [str(p) for p in RunFolder(runs[0]).records("test").paths[:2]]
+    own = explain_run(runs[0], files, tmp_path / "own", method="gradcam")
+    assert made == []  # a single run builds its own explainer
+    twice = build_ensemble([runs[0], runs[0]], root / "explain_twice")
+    doubled = explain_run(twice.path, files, tmp_path / "twice", method="gradcam")
+    assert made == ["gradcam"]
+    assert [e["predicted"] for e in doubled] == [e["predicted"] for e in own]
+    saved = json.loads((tmp_path / "twice" / "explanations.json").read_text())
+    assert len(saved["images"]) == 2
+    assert len(list((tmp_path / "twice").glob("*_gradcam.png"))) == 2
+
+
 def _edited_copy(run, target, edit):
     shutil.copytree(run, target)
     info = json.loads((target / "config.json").read_text())
