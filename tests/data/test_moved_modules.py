@@ -23,7 +23,10 @@ def test_old_paths_warn_and_give_the_same_object(module, name):
     import importlib
 
     old = importlib.import_module(f"dermnet.data.{module}")
-    with pytest.warns(DeprecationWarning, match=rf"dermnet\.data\.{module}\.{name} is deprecated; import {name} from"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=rf"dermnet\.data\.{module}\.{name} is deprecated; import {name} from",
+    ):
         value = getattr(old, name)
     assert value is (DATASETS if name == "DATASETS" else getattr(data, name))
 
