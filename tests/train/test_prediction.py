@@ -179,3 +179,20 @@ def test_bad_parameters(run, images, tmp_path):
         predict_to_csv(run, images, tmp_path / "p.csv", batch_size=0)
     with pytest.raises(ParameterError, match="threshold"):
         predict_to_csv(run, images, tmp_path / "p.csv", threshold=2.0)
+
+
+def test_streaming_scores_every_batch_with_one_traced_graph(run, images, tmp_path):
+    from dermnet.train.run_folder import RunFolder
+    from dermnet.train.tta import compiled_forward
+
+    folder = RunFolder(run)
+    model = folder.load_model()
+    pixels, _ = folder.read_files(images)
+    first = folder.score(model, pixels, batch_size=5)  # batches of 5, 5, 5, 5, 3
+    for n, batch_size in [(1, 64), (23, 4), (7, 7)]:
+        folder.score(model, pixels[:n], batch_size=batch_size)
+    assert compiled_forward(model).traces == 1
+    want = model.predict(pixels, verbose=0)
+    if want.shape[1] == 1:
+        want = np.concatenate([1 - want, want], axis=1)
+    np.testing.assert_allclose(first, want, atol=1e-6)
