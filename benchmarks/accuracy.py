@@ -6,7 +6,7 @@ seed, ``weights=None``: no ImageNet weights), and are scored on the validation a
 test split with seeded bootstrap 95% intervals:
 
 - ``baseline_cnn``: the seed-style ``simple_cnn`` at 64x64 (three conv-pool blocks, Adam
-  1e-3, balanced class weights, no augmentation), trained as Kaggle notebooks train it:
+  1e-3, no class weights, no augmentation), trained as Kaggle notebooks train it:
   up to 30 epochs with early stopping on validation loss, restoring the best weights;
 - ``cpu_best``: dermnet's best recipe for a 30-minute CPU budget: ``fast_cnn`` at 64x64
   fused with age/sex/body site, plain cross-entropy, dihedral augmentation, AdamW with a
