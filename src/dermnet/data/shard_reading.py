@@ -23,7 +23,7 @@ import numpy as np
 from dermnet._core.errors import DataError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet.data.image_decoding import decode_bytes, resize_pixels
-from dermnet.data.shards import ShardIndex, is_shard_folder, parse_example, read_shard_index
+from dermnet.data.shards import ShardIndex, is_shard_folder, parse_examples, read_shard_index
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -43,8 +43,8 @@ def as_shard_index(source: Any) -> ShardIndex | None:
     return None
 
 
-def _checked_records(file: tf.Tensor, expected: tf.Tensor) -> tf.data.Dataset:
-    """The serialized examples of one shard; an error naming it when it ends early."""
+def _checked_chunks(file: tf.Tensor, expected: tf.Tensor) -> tf.data.Dataset:
+    """The serialized examples of one shard in chunks; an error naming it when it ends early."""
     import tensorflow as tf
 
     def report(name: bytes, count: np.int64, want: np.int64) -> bool:
@@ -70,8 +70,7 @@ def _checked_records(file: tf.Tensor, expected: tf.Tensor) -> tf.data.Dataset:
         with tf.control_dependencies([checked]):
             return count + size, tf.identity(chunk)
 
-    scanned = chunks.concatenate(end).scan(tf.constant(0, tf.int64), step)
-    return scanned.unbatch()
+    return chunks.concatenate(end).scan(tf.constant(0, tf.int64), step)
 
 
 def shard_elements(
@@ -123,8 +122,27 @@ def shard_elements(
     if shuffle:
         ds = shuffle_each_epoch(ds, len(files), seed, epoch, columns)
     cycle = cycle_length or max(1, min(8, len(files), os.cpu_count() or 1))
+    label_table = tf.constant(np.asarray(labels, dtype=np.int32))
+    meta_table = None if meta is None else tf.constant(np.asarray(meta, dtype=np.float32))
+
+    def parse(chunk: tf.Tensor) -> dict[str, tf.Tensor]:
+        # One parse and one gather per chunk of examples, not per example.
+        example = parse_examples(chunk)
+        row = example["row"]  # a row outside records.csv fails the gather (CPU) by name
+        out = {
+            "data": example["image"],
+            "orientation": tf.cast(example["orientation"], tf.int32),
+            "label": tf.gather(label_table, row),
+        }
+        if meta_table is not None:
+            out[METADATA_INPUT] = tf.gather(meta_table, row)
+        return out
+
+    def examples(item: dict[str, tf.Tensor]) -> tf.data.Dataset:
+        return _checked_chunks(item["file"], item["count"]).map(parse).unbatch()
+
     ds = ds.interleave(
-        lambda item: _checked_records(item["file"], item["count"]),
+        examples,
         cycle_length=cycle,
         # unshuffled: each shard whole, in turn (the records' order), read ahead in parallel
         block_length=1 if shuffle else max(1, int(counts.max())),
@@ -133,20 +151,12 @@ def shard_elements(
     )
     if shuffle:
         ds = ds.shuffle(min(_SHUFFLE_BUFFER, index.count), seed=seed, reshuffle_each_iteration=True)
-    label_table = tf.constant(np.asarray(labels, dtype=np.int32))
-    meta_table = None if meta is None else tf.constant(np.asarray(meta, dtype=np.float32))
 
-    def load(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        example = parse_example(serialized)
-        row = example["row"]  # a row outside records.csv fails the gather (CPU) by name
-        label = tf.gather(label_table, row)
-        image = decode_bytes(
-            example["image"], tf.cast(example["orientation"], tf.int32), size, resize, fast_jpeg
-        )
+    def load(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        image = decode_bytes(example["data"], example["orientation"], size, resize, fast_jpeg)
         image = resize_pixels(image, size, resize, interpolation)
-        out = {"label": label, IMAGE_INPUT: tf.cast(image, tf.uint8) if keep_uint8 else image}
-        if meta_table is not None:
-            out[METADATA_INPUT] = tf.gather(meta_table, row)
+        out = {k: v for k, v in example.items() if k not in ("data", "orientation")}
+        out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image
         return out
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
