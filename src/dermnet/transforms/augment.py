@@ -166,11 +166,14 @@ class RandomRot90(_Augmentation):
         def quarter(x: Any) -> Any:  # counter-clockwise, as np.rot90
             return ops.flip(ops.swapaxes(x, -3, -2), axis=-3)
 
+        def three_quarters(x: Any) -> Any:  # np.rot90(x, 3): one flip of the rows, not three
+            return ops.swapaxes(ops.flip(x, axis=-3), -3, -2)
+
         branches = [
             lambda x: x,
             quarter,
             lambda x: ops.flip(x, axis=(-3, -2)),
-            lambda x: ops.flip(quarter(x), axis=(-3, -2)),
+            three_quarters,
         ]
         return _per_image(images, k, branches)
 
