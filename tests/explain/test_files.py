@@ -54,6 +54,107 @@ def test_write_explanations_from_python(run_folder, tmp_path):
         write_explanations(model, [bad], tmp_path / "bad")
 
 
+def _png(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [None, DataConfig((32, 32), resize="pad"), DataConfig((32, 32), resize="crop")],
+    ids=["stretch", "pad", "crop"],
+)
+def test_overlays_are_at_the_image_resolution_with_caption_and_colour_bar(
+    run_folder, tmp_path, cfg
+):
+    from matplotlib import colormaps
+
+    model, _ = load_explained_model(run_folder)
+    files = sorted(run_folder.glob("lesion*.png"))  # 50x40, 32x32, 30x20
+    records = write_explanations(model, files, tmp_path / "a0", alpha=0.0, data_config=cfg)
+    for path, record in zip(files, records, strict=True):
+        original = _png(path)
+        h, w = original.shape[:2]
+        figure = _png(tmp_path / "a0" / record["overlay"])
+        top = figure.shape[0] - h  # the caption band
+        assert top > 0
+        assert figure.shape[1] > w
+        # alpha 0: the image area is the original file, pixel for pixel, at its own size
+        np.testing.assert_array_equal(figure[top:, :w], original)
+        # the caption band holds dark text on white
+        assert figure[:top].min() < 100
+        assert figure[:top].max() == 255
+        # a jet colour bar beside the image: 1 at the top, 0 at the bottom
+        bar = figure[top:, w:]
+        jet = (np.asarray(colormaps["jet"]([1.0, 0.0]))[:, :3] * 255).astype(int)
+        columns = [c for c in range(bar.shape[1]) if np.abs(bar[0, c] - jet[0]).max() <= 2]
+        assert columns, "no colour bar column starts with the colour of 1.0"
+        assert np.abs(bar[-1, columns[0]].astype(int) - jet[1]).max() <= 2
+    # with the map blended in, the image area differs from the original
+    records = write_explanations(model, files[:1], tmp_path / "a9", alpha=0.9, data_config=cfg)
+    figure = _png(tmp_path / "a9" / records[0]["overlay"])
+    original = _png(files[0])
+    assert not np.array_equal(figure[figure.shape[0] - 40 :, :50], original)
+
+
+def test_caption_names_the_explained_class_and_its_probability(run_folder, tmp_path, monkeypatch):
+    import dermnet.explain.files as files_module
+
+    captions = []
+    real = files_module._overlay_figure
+
+    def spy(file, heatmap, data_config, alpha, caption):
+        captions.append(caption)
+        return real(file, heatmap, data_config, alpha, caption)
+
+    monkeypatch.setattr(files_module, "_overlay_figure", spy)
+    model, names = load_explained_model(run_folder)
+    image = run_folder / "lesion0.png"
+    records = write_explanations(model, [image], tmp_path / "out", class_names=names)
+    r = records[0]
+    assert captions == [f"gradcam: {r['predicted']} p={r['probability']:.2f}"]
+    other = next(i for i, n in enumerate(names) if n != r["predicted"])
+    records = write_explanations(
+        model, [image], tmp_path / "cls", class_names=names, class_index=other
+    )
+    r = records[0]
+    assert captions[-1] == (
+        f"gradcam: {names[other]} p={r['explained_probability']:.2f} "
+        f"(predicted {r['predicted']} p={r['probability']:.2f})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cfg", "shape"),
+    [
+        (DataConfig((32, 32), resize="pad"), (40, 80)),  # letterboxed: rows 8-23 hold it
+        (DataConfig((32, 32), resize="crop"), (40, 80)),  # centre crop: columns 20-59
+    ],
+    ids=["pad", "crop"],
+)
+def test_map_on_original_undoes_the_resize(cfg, shape):
+    from dermnet.explain.files import _map_on_original
+
+    heat = np.zeros((32, 32), np.float32)
+    if cfg.resize == "pad":
+        heat[8:24] = 1.0  # the image; the padding rows stay 0
+        full, seen = _map_on_original(heat, shape, cfg)
+        assert full.shape == shape
+        assert seen.all()
+        np.testing.assert_allclose(full, 1.0)  # the padding's part of the map is dropped
+    else:
+        heat[:] = 1.0
+        full, seen = _map_on_original(heat, shape, cfg)
+        assert full.shape == shape
+        assert seen[:, 20:60].all()
+        assert not seen[:, :20].any()
+        assert not seen[:, 60:].any()
+        np.testing.assert_allclose(full[:, 20:60], 1.0)
+        assert not full[:, :20].any()
+
+
 @pytest.mark.parametrize("method", ["gradcam", "lime"])
 def test_cli_writes_overlays_json_and_html(run_folder, tmp_path, capsys, method):
     out = tmp_path / method

@@ -146,6 +146,12 @@ def write_explanations(
     """Explain image files and write ``<name>_<method>.png`` overlays, ``explanations.json``
     and a self-contained ``index.html`` to ``output``.
 
+    Each overlay shows the map over the original image at the image's own resolution
+    (the map at the model's input size is brought back through the data config's resize:
+    stretch, pad or crop), a caption with the explained class and its probability
+    (``"gradcam: mel p=0.87"``, plus the predicted class when another class is
+    explained) and a colour bar of the map's 0-1 scale.
+
     Args:
         model: a Keras model, a ``.keras`` file or a run folder with ``model.keras`` (its
             class names are then read from ``config.json``).
@@ -194,7 +200,7 @@ def write_explanations(
     from dermnet.explain._inputs import ModelInputs
     from dermnet.explain._predictor import predictor
     from dermnet.explain.methods import get_explainer
-    from dermnet.explain.visualize import overlay, plot_explanations
+    from dermnet.explain.visualize import plot_explanations
     from dermnet.metrics import HtmlReport, figure_to_png
 
     where = "write_explanations"
@@ -256,9 +262,13 @@ def write_explanations(
         if name in used:
             name = f"{stem}_{i}_{safe}.png"
         used.add(name)
-        rgb = array[i] if array.shape[-1] == 3 else np.repeat(array[i], 3, axis=-1)
-        Image.fromarray(overlay(rgb, heatmaps[i], alpha=alpha)).save(out / name)
         top = int(probs[i].argmax())
+        shown = int(explained[i])
+        caption = f"{method}: {names[shown]} p={probs[i, shown]:.2f}"
+        if shown != top:
+            caption += f" (predicted {names[top]} p={probs[i, top]:.2f})"
+        figure = _overlay_figure(path, heatmaps[i], data_config, alpha, caption)
+        Image.fromarray(figure).save(out / name)
         records.append(
             {
                 "file": str(path),
@@ -321,6 +331,86 @@ def write_explanations(
         report.add_table(summary.round(4).to_dict(orient="records"))
     report.save(out / "index.html")
     return records
+
+
+def _map_on_original(
+    heatmap: np.ndarray, shape: tuple[int, int], data_config: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """A map at the model's input size brought onto the original ``(height, width)``.
+
+    Undoes the data config's resize (stretch: the whole image; pad: the centred fitted
+    image inside the padding, whose part of the map is dropped; crop: the centred crop).
+    Returns the map and a boolean array of the pixels the model saw.
+    """
+    from dermnet.explain.localization import resize_map
+
+    height, width = shape
+    th, tw = heatmap.shape
+    mode = "stretch" if data_config is None else data_config.resize
+    seen = np.ones(shape, dtype=bool)
+    if mode == "pad":  # the integer arithmetic of dermnet.data's letterbox
+        height_bound = height * tw >= width * th
+        new_h = th if height_bound else max(height * tw // width, 1)
+        new_w = max(width * th // height, 1) if height_bound else tw
+        top, left = (th - new_h) // 2, (tw - new_w) // 2
+        heatmap = heatmap[top : top + new_h, left : left + new_w]
+    elif mode == "crop":  # the centred crop of dermnet.data, as float32 like TensorFlow
+        target = np.float32(th / tw)
+        h = min(np.float32(height), np.float32(width) * target)
+        w = min(np.float32(width), np.float32(height) / target)
+        top, left = int((height - h) / 2), int((width - w) / 2)
+        inner = resize_map(heatmap, (int(h), int(w)))
+        full = np.zeros(shape, dtype=np.float64)
+        full[top : top + int(h), left : left + int(w)] = inner
+        seen[:] = False
+        seen[top : top + int(h), left : left + int(w)] = True
+        return full, seen
+    return resize_map(heatmap, shape), seen
+
+
+def _overlay_figure(
+    file: Path, heatmap: np.ndarray, data_config: Any, alpha: float, caption: str
+) -> np.ndarray:
+    """The map over the original image at its own resolution, a caption above (the class
+    and its probability) and a colour bar (0 to 1, jet) on the right, as uint8 RGB.
+
+    The image occupies rows ``[caption height, caption height + image height)`` and
+    columns ``[0, image width)`` of the result; pixels the model never saw (outside a
+    centre crop) are shown without the map.
+    """
+    from matplotlib import colormaps
+    from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+    from dermnet.explain.visualize import overlay
+
+    with Image.open(file) as im:
+        original = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    height, width = original.shape[:2]
+    heat, seen = _map_on_original(np.asarray(heatmap, np.float32), (height, width), data_config)
+    blended = overlay(original, heat, alpha=alpha)
+    blended[~seen] = original[~seen]
+    text = max(10, min(32, height // 14))
+    font = ImageFont.load_default(size=text)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_width = int(probe.textlength(caption, font=font)) + 8
+    pad, bar = text // 2, max(8, width // 30)
+    label_width = int(probe.textlength("1.0", font=font)) + 4
+    caption_height = text + 2 * pad
+    canvas = Image.new(
+        "RGB",
+        (max(width + 3 * pad + bar + label_width, text_width), caption_height + height),
+        "white",
+    )
+    canvas.paste(Image.fromarray(blended), (0, caption_height))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, pad), caption, fill="black", font=font)
+    ramp = np.linspace(1.0, 0.0, height)[:, None].repeat(bar, axis=1)
+    colours = (colormaps["jet"](ramp)[..., :3] * 255).astype(np.uint8)
+    x = width + pad
+    canvas.paste(Image.fromarray(colours), (x, caption_height))
+    draw.text((x + bar + 2, caption_height), "1.0", fill="black", font=font)
+    draw.text((x + bar + 2, caption_height + height - text - 2), "0.0", fill="black", font=font)
+    return np.asarray(canvas)
 
 
 def _mask_agreement(
