@@ -102,7 +102,19 @@ def test_views_go_through_one_graph_traced_once():
     np.testing.assert_allclose(first, want, atol=1e-6)
 
 
-def test_empty_batch_gives_empty_output():
-    got = predict_tta(_corner_model(), np.zeros((0, 4, 4, 1), "float32"))
-    assert got.shape == (0, 2)
+def test_empty_batch_traces_without_running_and_the_graph_is_reused():
+    from dermnet.train.tta import compiled_forward
+
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(4, 3)(inputs)  # oneDNN refuses to run 0 rows through this
+    pooled = keras.layers.GlobalAveragePooling2D()(conv)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(pooled))
+    got = predict_tta(model, np.zeros((0, 8, 8, 3), "float32"))
+    assert got.shape == (0, 3)
     assert got.dtype == np.float32
+    assert compiled_forward(model).traces == 1
+    x = np.random.default_rng(1).random((5, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(
+        predict_tta(model, x, transforms="none"), model.predict(x, verbose=0), atol=1e-6
+    )
+    assert compiled_forward(model).traces == 1

@@ -158,19 +158,50 @@ def _path_batches(
     metadata: Mapping[str, Mapping[str, Any]],
     batch_size: int,
 ) -> Iterator[tuple[list[str], np.ndarray, Any, list[tuple[str, str]]]]:
-    """Read batches of files; the next batch is read in a thread while one is scored."""
-    starts = range(0, len(paths), batch_size)
-    read = _batch_reader(folder) if paths else _read_paths
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
-        for start in starts:
-            chunk = paths[start : start + batch_size]
-            future = pool.submit(read, folder, chunk, metadata)
-            if pending is not None:
+    """Read batches of files in a thread: the next batch is read while one is scored.
+
+    The thread starts at once (making the reader and reading the first batch while the
+    caller loads the model), not when the batches are first asked for.
+    """
+    chunks = [paths[start : start + batch_size] for start in range(0, len(paths), batch_size)]
+    if not chunks:
+        return iter(())
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    reader = pool.submit(_batch_reader, folder)
+
+    def first() -> tuple[list[str], np.ndarray, Any, list[tuple[str, str]]]:
+        return reader.result()(folder, chunks[0], metadata)  # the one worker made it first
+
+    pending = pool.submit(first)
+
+    def batches() -> Iterator[tuple[list[str], np.ndarray, Any, list[tuple[str, str]]]]:
+        nonlocal pending
+        try:
+            for chunk in chunks[1:]:
+                future = pool.submit(reader.result(), folder, chunk, metadata)
                 yield pending.result()
-            pending = future
-        if pending is not None:
+                pending = future
             yield pending.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return batches()
+
+
+def _warm_up(folder: RunFolder, model: Any) -> None:
+    """Trace the run's compiled forward pass on an empty batch (while the first batch is
+    read), so the first scored batch waits for no tracing. Metadata runs trace on their
+    first batch, whose metadata width is known only then."""
+    if folder.config.metadata:
+        return
+    from dermnet.train.tta import predict_tta
+
+    height, width = folder.data_config.image_size
+    empty = np.zeros((0, height, width, 3), np.float32)
+    try:
+        predict_tta(model, empty, transforms=folder.config.tta)
+    except DermnetError:  # e.g. dihedral on non-square images: `score` reports it
+        return
 
 
 def _shard_batches(
@@ -398,6 +429,7 @@ def predict_to_csv(
         skipped = total - len(todo)
         batches = _path_batches(folder, todo, table_metadata, batch_size)
     model = folder.load_model(model_file)
+    _warm_up(folder, model)
     remaining = total - skipped
     written = failed = low = abstained = 0
     rows_file = _open_appending(out, header)

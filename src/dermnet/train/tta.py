@@ -80,7 +80,11 @@ class CompiledForward:
             return function
 
     def __call__(self, inputs: np.ndarray | Mapping[str, np.ndarray]) -> np.ndarray:
-        """The model's output for a batch (an array, or a dict of arrays), as numpy."""
+        """The model's output for a batch (an array, or a dict of arrays), as numpy.
+
+        An empty batch only traces the graph (a way to trace it before the first batch
+        arrives) and returns an empty output of the model's output shape.
+        """
         import tensorflow as tf
 
         def spec(array: np.ndarray) -> Any:
@@ -96,6 +100,10 @@ class CompiledForward:
             key = (array.shape[1:], array.dtype.str)
             function = self._function(key, spec(array))
             x = tf.convert_to_tensor(array)
+        if not len(tf.nest.flatten(x)[0]):
+            # traced, not run (oneDNN convolutions reject 0 rows); later batches reuse it
+            output = function.get_concrete_function(x).structured_outputs
+            return np.zeros((0, *tuple(output.shape[1:])), output.dtype.as_numpy_dtype)
         return np.asarray(function(x))
 
 
