@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from dermnet._core.errors import ParameterError, UnknownNameError
-from dermnet._core.progress import write_line
+from dermnet._core.progress import Progress, write_line
 from dermnet._core.validation import check_float, check_int
 
 __all__ = [
     "SEED",
+    "ProgressCounter",
     "UsageError",
     "add_batch_size",
     "add_model_file",
@@ -194,3 +195,25 @@ def command_parser(sub: Any, name: str, runner: Callable[..., int]) -> argparse.
     summary = " ".join(summary.split()).rstrip(".")
     help_text = summary[:1].lower() + summary[1:]
     return sub.add_parser(name, help=help_text, description=" ".join(description.split()) or None)
+
+
+class ProgressCounter:
+    """A ``progress(done, total)`` callback that draws a `Progress` bar; a context manager
+    that closes the bar."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(total, label=self.label, unit="img", enabled=self.enabled)
+        self.bar.update(done - self.bar.done)
+
+    def __enter__(self) -> ProgressCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

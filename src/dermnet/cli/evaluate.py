@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dermnet._core.progress import Progress
 from dermnet.cli.arguments import (
     SEED,
+    ProgressCounter,
     UsageError,
     add_batch_size,
     add_model_file,
@@ -43,28 +43,6 @@ _EXPLAIN_METHODS = ("gradcam", "gradcam++", "scorecam", "layercam", "eigencam", 
 #: ``ShapExplainer`` check ``num_samples >= 2`` and ``max_evals >= 3``).
 _LIME_MIN_SAMPLES = 2
 _SHAP_MIN_EVALS = 3
-
-
-class _ProgressCounter:
-    """A ``progress(done, total)`` callback that draws a `Progress` bar; a context manager
-    that closes the bar."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled
-        self.bar: Progress | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = Progress(total, label=self.label, unit="img", enabled=self.enabled)
-        self.bar.update(done - self.bar.done)
-
-    def __enter__(self) -> _ProgressCounter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def print_report_summary(run: Path, split: str) -> None:
@@ -153,7 +131,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """
     from dermnet.train.run import evaluate_run
 
-    with _ProgressCounter("evaluate", enabled=True) as counter:
+    with ProgressCounter("evaluate", enabled=True) as counter:
         report = evaluate_run(
             args.run_dir,
             args.split,

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dermnet._core.progress import Progress
 from dermnet.cli.arguments import (
+    ProgressCounter,
     add_batch_size,
     add_model_file,
     add_output,
@@ -21,27 +21,6 @@ from dermnet.cli.arguments import (
 )
 
 __all__ = ["add_predict", "check_predict", "predictions_table", "run_predict"]
-
-
-class _ProgressCounter:
-    """A ``progress(done, total)`` callback that draws a `Progress` bar."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled
-        self.bar: Progress | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = Progress(total, label=self.label, unit="img", enabled=self.enabled)
-        self.bar.update(done - self.bar.done)
-
-    def __enter__(self) -> _ProgressCounter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 # -- predict --------------------------------------------------------------------------------
@@ -113,7 +92,7 @@ def run_predict(args: argparse.Namespace) -> int:
     output = args.output
     with tempfile.TemporaryDirectory() as scratch:
         target = output or str(Path(scratch) / "predictions.csv")
-        with _ProgressCounter("predict", enabled=not args.quiet) as counter:
+        with ProgressCounter("predict", enabled=not args.quiet) as counter:
             summary = predict_to_csv(
                 args.run_dir,
                 args.images,
