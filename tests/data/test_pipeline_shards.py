@@ -112,3 +112,20 @@ def test_on_error_skip_is_refused_for_shards(tmp_path):
     assert read_shard_index(tmp_path / "sh").count == 9
     with pytest.raises(ParameterError, match="on_error='skip'"):
         make_dataset(tmp_path / "sh", 16, on_error="skip")
+
+
+def test_shards_count_turned_examples_and_upright_shards_read_the_same(tmp_path):
+    records = _mixed_folder(tmp_path)
+    index = write_shards(records, tmp_path / "sh", shard_size=4, progress=False)
+    # the EXIF-rotated JPEG is row 7: the second shard
+    assert [s["turned"] for s in read_shard_index(tmp_path / "sh").shards] == [0, 1, 0]
+    assert [s["turned"] for s in index.shards] == [0, 1, 0]
+    upright = records.subset(np.array([0, 1, 2, 3, 4, 5, 6, 8]))
+    write_shards(upright, tmp_path / "up", shard_size=4, progress=False)
+    assert [s["turned"] for s in read_shard_index(tmp_path / "up").shards] == [0, 0]
+    # no orientation step in the graph: still the pixels of the files
+    from_files = [np.asarray(x) for x, _ in make_dataset(upright, 32, 4)]
+    from_shards = [np.asarray(x) for x, _ in make_dataset(str(tmp_path / "up"), 32, 4)]
+    assert len(from_files) == len(from_shards) == 2
+    for xf, xs in zip(from_files, from_shards, strict=True):
+        np.testing.assert_allclose(xs, xf, atol=1e-6)

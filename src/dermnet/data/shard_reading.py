@@ -152,8 +152,13 @@ def shard_elements(
     if shuffle:
         ds = ds.shuffle(min(_SHUFFLE_BUFFER, index.count), seed=seed, reshuffle_each_iteration=True)
 
+    # Shards written by this version count their turned examples: with none, the graph
+    # leaves the orientation step out (as the JPEG path does when no header asks for it).
+    upright = all(s.get("turned") == 0 for s in index.shards)
+
     def load(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        image = decode_bytes(example["data"], example["orientation"], size, resize, fast_jpeg)
+        orientation = None if upright else example["orientation"]
+        image = decode_bytes(example["data"], orientation, size, resize, fast_jpeg)
         image = resize_pixels(image, size, resize, interpolation)
         out = {k: v for k, v in example.items() if k not in ("data", "orientation")}
         out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image

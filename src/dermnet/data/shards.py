@@ -177,9 +177,11 @@ def _write_one_shard(
     gfile = tf.io.gfile
     partial = target + ".partial"
     digest = hashlib.sha256()
+    turned = 0
     with tf.io.TFRecordWriter(partial) as writer:
         for path, label, row in zip(paths, labels, rows, strict=True):
             data, orientation, _, _ = _image_bytes(path, max_side, quality)
+            turned += int(orientation != 1)
             record = _example(data, orientation, int(label), int(row))
             digest.update(record)
             writer.write(record)
@@ -190,6 +192,9 @@ def _write_one_shard(
         "sha256": digest.hexdigest(),
         "bytes": int(gfile.stat(target).length),
         "first": int(rows[0]) if len(rows) else 0,
+        # examples with an EXIF orientation still to apply: with none in any shard,
+        # reading leaves the orientation step out
+        "turned": turned,
     }
 
 
@@ -294,22 +299,21 @@ def write_shards(
         with gfile.GFile(partial_index, "w") as handle:
             json.dump({"settings": settings, "shards": list(done.values())}, handle)
 
+    def write(name: str, rows: list[int]) -> dict[str, Any]:
+        return _write_one_shard(
+            _join(root, name),
+            [paths[r] for r in rows],
+            [labels[r] for r in rows],
+            rows,
+            max_side,
+            quality,
+        )
+
     total = n - sum(int(s["count"]) for s in done.values())
     with Progress(total, label="shards", unit="img", enabled=progress) as bar:
         if jobs and workers > 1 and len(jobs) > 1:
             with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-                futures = {
-                    pool.submit(
-                        _write_one_shard,
-                        _join(root, name),
-                        [paths[r] for r in rows],
-                        [labels[r] for r in rows],
-                        rows,
-                        max_side,
-                        quality,
-                    ): (name, rows)
-                    for name, rows in jobs
-                }
+                futures = {pool.submit(write, name, rows): (name, rows) for name, rows in jobs}
                 for future in as_completed(futures):
                     name, rows = futures[future]
                     done[name] = future.result()
@@ -317,14 +321,7 @@ def write_shards(
                     bar.update(len(rows))
         else:
             for name, rows in jobs:
-                done[name] = _write_one_shard(
-                    _join(root, name),
-                    [paths[r] for r in rows],
-                    [labels[r] for r in rows],
-                    rows,
-                    max_side,
-                    quality,
-                )
+                done[name] = write(name, rows)
                 save_partial()
                 bar.update(len(rows))
 
@@ -407,6 +404,7 @@ def read_shard_index(root: str | os.PathLike[str]) -> ShardIndex:
                 "sha256": str(s["sha256"]),
                 "bytes": int(s["bytes"]),
                 "first": int(s["first"]),
+                **({"turned": int(s["turned"])} if "turned" in s else {}),
             }
             for s in data["shards"]
         )
