@@ -8,24 +8,29 @@
    (sex, age band, body site; the sample is small, so most groups are reported as too
    small, never hidden) and the risk-coverage summary (AURC) of each confidence score.
 
-Without ``--run`` only the baselines and an "oracle" (the mask itself, blurred) are
-scored: the ceiling and floor every CAM method lies between. Nothing is trained.
-
 3. With ``--loco CLASS[,CLASS...]``: unknown lesions, leave-one-class-out on the full
    HAM10000 (``data_root("ham10000")``). The class is removed before a lesion-grouped
-   split (seed 0) of the other six, a small model is trained on them (the ``cpu_best``
-   recipe, ``--epochs`` epochs, image input only), and the known test images are scored
+   split (seed 0, 70/15/15) of the other six, a small model is trained on them through
+   `train_run` (the ``cpu_best`` recipe, ``--epochs`` epochs, default 3: about 5 minutes
+   on 2 shared CPU cores; image input only), and the known test images are scored
    against every image of the held-out class (none of them was ever trained on) with
    max probability, entropy, energy (from the true pre-softmax logits of the
-   ``predictions`` layer) and dihedral TTA disagreement: AUROC and FPR at 95% TPR with
-   bootstrap intervals per score. ``--quick`` uses 300 images and 1 epoch (a smoke run:
-   the numbers mean nothing).
+   ``predictions`` layer, not log-probabilities) and dihedral TTA disagreement: AUROC
+   and FPR at 95% TPR with bootstrap intervals per score. ``mel`` is the suggested
+   class: 1,113 images, and the clinically worst unknown (a melanoma a model has never
+   learned must not be called a confident naevus). ``--quick`` uses 300 images and 1
+   epoch (a smoke run: the numbers mean nothing).
 
-Run: ``python benchmarks/bench_trust.py [--run RUN_FOLDER] [--limit N]`` from the project
-root (the data folder defaults to ``$DERMNET_DATA_ROOT/ham10000_fullres_sample``). Prints
-Markdown tables; ``--out DIR`` also writes them and a forest plot there. The CAMs are
-computed at the model's input size and resized (bilinear) to the 600x450 mask, which is
-right because dermnet reads images by stretching them to the input size (no crop).
+With neither ``--run`` nor ``--loco`` only the mask baselines and an "oracle" (the mask
+itself, blurred) are scored: the ceiling and floor every CAM method lies between. With
+``--loco`` and no ``--run`` only part 3 runs.
+
+Run: ``python benchmarks/bench_trust.py [--run RUN_FOLDER] [--limit N] [--loco mel]`` from
+the project root (the masked images default to
+``$DERMNET_DATA_ROOT/ham10000_fullres_sample``). Prints Markdown tables; ``--out DIR``
+also writes them and a forest plot there. The CAMs are computed at the model's input
+size and resized (bilinear) to the 600x450 mask, which is right because dermnet reads
+images by stretching them to the input size (no crop).
 """
 
 from __future__ import annotations
@@ -273,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     from dermnet.metrics.subgroups import age_bands, subgroup_report
     from dermnet.metrics.uncertainty import aurc, confidence_scores, optimal_aurc
 
-    frame = load_lesion_masks(args.data or data_root("ham10000_fullres_sample"))
+    masked = args.data or data_root("ham10000_fullres_sample")
+    frame = load_lesion_masks(masked)
     if args.limit:
         frame = frame.iloc[: args.limit].reset_index(drop=True)
     masks = [read_mask(p) for p in frame["mask_path"]]
@@ -281,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(m.shape != shape for m in masks):
         raise SystemExit("bench_trust: the masks differ in size; this script expects one size.")
     print(
-        f"{len(masks)} masked images from {args.data}, {shape[1]}x{shape[0]}, lesion area "
+        f"{len(masks)} masked images from {masked}, {shape[1]}x{shape[0]}, lesion area "
         f"{np.mean([m.mean() for m in masks]):.1%} of the image on average"
     )
 
