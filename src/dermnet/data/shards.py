@@ -22,6 +22,11 @@ Writing is parallel (one thread per shard: reading, decoding and encoding releas
 GIL), resumable (a finished shard of the same records and options is kept; a shard is
 written to a temporary name and renamed) and shows progress.
 `verify_shards` re-reads every shard and checks its count and checksum.
+
+This module is longer than dermnet's usual ~500 lines on purpose: it is the shard
+format, what is written and how the index and examples are read back, in one place, so
+the writer and the readers cannot drift apart (`make_dataset`'s shard path, in
+`dermnet.data.shard_reading`, parses examples with `parse_examples` from here).
 """
 
 from __future__ import annotations

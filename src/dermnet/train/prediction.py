@@ -11,6 +11,9 @@ two batches of pixels are in memory whatever the number of images. Run again aft
 kill, it skips the images already in the CSV (a line cut short by the kill is removed
 first): no row is written twice and none is lost. An image that cannot be read is
 written with its path and the reason to ``<output stem>.errors.csv``, never dropped.
+
+The module is a little over dermnet's usual ~500 lines: the streaming loop, its resume
+logic and its CSV writer belong together (their invariant is "every image exactly once").
 """
 
 from __future__ import annotations
