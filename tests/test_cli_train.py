@@ -195,17 +195,20 @@ def test_predict_resumes_the_csv_and_lists_unreadable_images(run_dir, tmp_path, 
     (folder / "broken.png").write_bytes(b"\x89PNG not really")
     csv = tmp_path / "p.csv"
     argv = ["predict", str(run_dir), str(folder), "-o", str(csv), "--batch-size", "4", "-q"]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
+    assert main(argv) == 1  # the others are scored; the unreadable one is named
+    captured = capsys.readouterr()
+    out = captured.out
     assert "6 predictions written" in out
     assert "1 images could not be read: see" in out
+    assert "not readable images: " in captured.err
+    assert "broken.png" in captured.err
     assert "broken.png" in (tmp_path / "p.errors.csv").read_text()
     assert main(argv) == 0
     again = capsys.readouterr().out
     assert "0 predictions written" in again
     assert "7 already there, skipped" in again
     assert len(csv.read_text().strip().splitlines()) == 7
-    assert main([*argv, "--overwrite"]) == 0
+    assert main([*argv, "--overwrite"]) == 1  # afresh: the broken image fails again
     assert len(csv.read_text().strip().splitlines()) == 7
 
 

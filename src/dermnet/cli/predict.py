@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import tempfile
 from pathlib import Path
@@ -85,7 +86,8 @@ def run_predict(args: argparse.Namespace) -> int:
     and it skips the images already there. Columns: image, prediction (the top class),
     probability (of the top class), low_confidence (below --threshold), p_<class> per class,
     and confidence and abstain when the run holds abstention.json (dermnet evaluate).
-    Images that cannot be read are listed with the reason in OUTPUT.errors.csv.
+    Images that cannot be read are listed with the reason in OUTPUT.errors.csv (and named
+    on standard error); the others are scored, and the exit status is then 1.
     """
     from dermnet.train.prediction import predict_to_csv
 
@@ -105,10 +107,7 @@ def run_predict(args: argparse.Namespace) -> int:
             )
         if output is None:
             sys.stdout.write(Path(target).read_text(encoding="utf-8"))
-            if summary.failed:
-                for line in Path(summary.errors).read_text(encoding="utf-8").splitlines()[1:]:
-                    print(f"dermnet predict: not scored: {line}", file=sys.stderr)
-            return 0
+            return _report_unreadable(summary, None)
     parts = [
         f"{summary.written} predictions written to {output} "
         f"({summary.low_confidence} below the --threshold {args.threshold:g})"
@@ -118,4 +117,17 @@ def run_predict(args: argparse.Namespace) -> int:
     if summary.failed:
         parts.append(f"{summary.failed} images could not be read: see {summary.errors}")
     print("; ".join(parts))
-    return 0
+    return _report_unreadable(summary, summary.errors)
+
+
+def _report_unreadable(summary: Any, errors: Path | None) -> int:
+    """Name the images this call could not score on standard error; 1 if any, else 0."""
+    if not summary.failed:
+        return 0
+    with open(summary.errors, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    shown = "; ".join(f"{image}: {reason}" for image, reason, *_ in rows[-summary.failed :][:5])
+    more = f"; ... ({summary.failed} in all)" if summary.failed > 5 else ""
+    where = f" (listed in {errors})" if errors is not None else ""
+    print(f"dermnet predict: not readable images: {shown}{more}{where}", file=sys.stderr)
+    return 1

@@ -171,9 +171,7 @@ class ImageBatchReader:
                     try:
                         out[i] = self._decode_batch(tf.constant([d]), tf.constant([o]))[0].numpy()
                     except tf.errors.OpError as exc:
-                        name = _item_name(items[i], i)
-                        reason = (exc.message or "").splitlines()[0]
-                        bad.append((i, name, f"cannot be decoded: {reason}"))
+                        bad.append((i, *self._why_not(items[i], i, d, exc)))
         for i, pixels in by_pil:
             out[i] = self._resize_one(tf.constant(pixels)).numpy()
         ok = tuple(sorted(out))
@@ -203,6 +201,22 @@ class ImageBatchReader:
                 return _to_rgb(upright)
         except Exception as exc:
             raise DataError(f"{name}: cannot be decoded: {type(exc).__name__}: {exc}") from None
+
+    def _why_not(self, item: Any, i: int, data: bytes, exc: Any) -> tuple[str, str]:
+        """``(name, reason)`` for bytes TensorFlow could not decode: PIL's reason (the one
+        every other path of dermnet gives, e.g. "image file is truncated") where PIL
+        fails too, else TensorFlow's first line."""
+        from PIL import Image
+
+        name = _item_name(item, i)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+        except Exception as pil_exc:
+            return name, f"cannot be decoded: {type(pil_exc).__name__}: {pil_exc}"
+        lines = [line for line in (exc.message or "").splitlines() if line.strip()]
+        detail = next((line for line in lines if "Graph execution" not in line), "")
+        return name, f"cannot be decoded by TensorFlow: {detail or type(exc).__name__}"
 
     def _finish(self, image: np.ndarray) -> np.ndarray:
         if self._transform is None:
