@@ -126,8 +126,26 @@ def _direct(run: Path, files: list[Path], total: int, batch: int) -> dict:
     reader = ImageBatchReader(folder.data_config)
     data = [files[i % len(files)].read_bytes() for i in range(total)]
 
+    encoder = folder.metadata_encoder()
+
+    def missing_metadata(n: int):  # what the server gives uploads: every value missing
+        if encoder is None:
+            return None
+        import numpy as np
+        import pandas as pd
+
+        from dermnet.data import Records
+
+        columns = list(folder.info.get("metadata_cols", ()))
+        frame = pd.DataFrame({"image_path": [f"{i}" for i in range(n)]})
+        frame["label"] = folder.classes[0]
+        for col in columns:
+            frame[col] = np.nan
+        return encoder.transform(Records(frame, folder.classes, metadata_cols=tuple(columns)))
+
     def score(items: list[bytes]) -> None:
-        folder.score(model, reader.read(items).images, batch_size=batch)
+        images = reader.read(items).images
+        folder.score(model, images, missing_metadata(len(images)), batch_size=batch)
 
     score(data[:batch])  # warm up
     start = time.perf_counter()
