@@ -85,6 +85,7 @@ def test_the_named_file_is_the_one_keras_downloads(name, side):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # every model's file (29 builds); the six above cover each mechanism
 @pytest.mark.parametrize("name", PRETRAINED)
 def test_every_named_file_is_the_one_keras_downloads(name):
     spec = get_model_spec(name)
