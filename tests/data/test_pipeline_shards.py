@@ -129,3 +129,114 @@ def test_shards_count_turned_examples_and_upright_shards_read_the_same(tmp_path)
     assert len(from_files) == len(from_shards) == 2
     for xf, xs in zip(from_files, from_shards, strict=True):
         np.testing.assert_allclose(xs, xf, atol=1e-6)
+
+
+def _pixel_options(image_size):
+    if isinstance(image_size, DataConfig):
+        return {"image_size": image_size}
+    return {"image_size": image_size[0], "resize": image_size[1], "interpolation": image_size[2]}
+
+
+@pytest.mark.parametrize(
+    "image_size",
+    [(32, None, None), (24, "crop", "area"), DataConfig((24, 40), resize="pad")],
+)
+def test_pixel_shards_give_the_batches_of_the_image_files(tmp_path, image_size):
+    records = _mixed_folder(tmp_path)
+    options = _pixel_options(image_size)
+    index = write_shards(
+        records, tmp_path / "px", shard_size=4, encoding="pixels", progress=False, **options
+    )
+    assert index.encoding == "pixels"
+    encoder = MetadataEncoder().fit(records)
+    read = {"batch_size": 4, "with_metadata": True, "metadata_encoder": encoder}
+    if not isinstance(image_size, DataConfig):
+        image_size, read["resize"], read["interpolation"] = image_size
+    from_files = _batches(make_dataset(records, image_size, **read))
+    from_pixels = _batches(make_dataset(tmp_path / "px", image_size, **read))
+    assert len(from_files) == len(from_pixels) == 3
+    for (xf, mf, yf), (xp, mp, yp) in zip(from_files, from_pixels, strict=True):
+        assert xp.dtype == np.float32
+        assert xp.shape == xf.shape
+        assert np.abs(xp - xf).max() <= 0.5  # the same decode+resize, rounded to uint8
+        np.testing.assert_allclose(mp, mf, atol=1e-6)
+        assert yp.tolist() == yf.tolist()
+    images = np.concatenate([x for x, _, _ in from_pixels])
+    assert images.max() > 100  # real pixels, not an empty or constant image
+    assert len({image.tobytes() for image in images}) == len(records)
+
+
+def test_pixel_shards_are_read_only_at_their_size_and_options(tmp_path):
+    records = _mixed_folder(tmp_path)
+    write_shards(
+        records, tmp_path / "px", shard_size=4, encoding="pixels", image_size=32, progress=False
+    )
+    with pytest.raises(ParameterError, match=r"resized to 32x32 .*asked for 24x40"):
+        make_dataset(tmp_path / "px", (24, 40))
+    with pytest.raises(ParameterError, match=r"resize='stretch'.*asked for .*resize='pad'"):
+        make_dataset(tmp_path / "px", 32, resize="pad")
+    with pytest.raises(ParameterError, match="fast_jpeg=False"):
+        make_dataset(tmp_path / "px", 32, fast_jpeg=False)
+    # shuffled, cached, per-worker sharded by file: as JPEG shards
+    ds = make_dataset(tmp_path / "px", 32, 9, shuffle=True, seed=1)
+    policy = ds.options().experimental_distribute.auto_shard_policy
+    assert policy == tf.data.experimental.AutoShardPolicy.FILE
+    ((x, y),) = list(ds)
+    assert sorted(y.numpy().tolist()) == sorted(records.labels.tolist())
+    plain = np.concatenate([x for x, _ in make_dataset(records, 32, 9)])
+    assert sorted(map(bytes, x.numpy().astype(np.uint8))) == sorted(
+        map(bytes, plain.astype(np.uint8))
+    )
+    # with a DataConfig's preprocessing, it runs on the stored pixels when reading
+    from dermnet.transforms import ShadesOfGray
+
+    config = DataConfig(32, preprocessing=ShadesOfGray(p=6))
+    from_files = np.concatenate([x for x, _ in make_dataset(records, config, 9)])
+    from_pixels = np.concatenate([x for x, _ in make_dataset(tmp_path / "px", config, 9)])
+    assert np.abs(from_pixels - from_files).max() <= 0.5
+    assert np.abs(from_pixels - plain).max() > 1  # the preprocessing did run
+
+
+def test_a_corrupted_pixel_example_is_an_error_when_read(tmp_path):
+    records = _mixed_folder(tmp_path)
+    index = write_shards(
+        records, tmp_path / "px", shard_size=4, encoding="pixels", image_size=16, progress=False
+    )
+    damaged = Path(index.files[2])
+    damaged.write_bytes(damaged.read_bytes()[:-200])
+    with pytest.raises(tf.errors.OpError, match=r"shard-00002-of-00003.*truncated"):
+        for _ in make_dataset(tmp_path / "px", 16, 4):
+            pass
+
+
+def test_predict_reads_pixel_shards_written_at_the_runs_data_config(tmp_path):
+    from dermnet.data import load_sample
+    from dermnet.train.prediction import predict_to_csv
+    from dermnet.train.run import RunConfig, train_run
+    from dermnet.train.run_folder import RunFolder
+
+    run = tmp_path / "run"
+    config = RunConfig(sample="malaria", image_size=32, epochs=1, max_images=40)
+    train_run(config, run, log=lambda _m: None, evaluate_on=())
+    records = load_sample("malaria").subset(np.arange(7))
+    data_config = RunFolder(run).data_config
+    write_shards(records, tmp_path / "jpeg", shard_size=3, progress=False)
+    write_shards(
+        records,
+        tmp_path / "px",
+        shard_size=3,
+        encoding="pixels",
+        image_size=data_config,
+        progress=False,
+    )
+    tables = {}
+    for name in ("jpeg", "px"):
+        out = tmp_path / f"{name}.csv"
+        assert predict_to_csv(run, tmp_path / name, out, batch_size=2).written == 7
+        tables[name] = pd.read_csv(out).set_index("image").sort_index()
+    classes = [c for c in tables["jpeg"].columns if c.startswith("p_")]
+    assert list(tables["px"].index) == sorted(str(p) for p in records.paths)
+    np.testing.assert_allclose(tables["px"][classes], tables["jpeg"][classes], atol=1e-5)
+    write_shards(records, tmp_path / "small", encoding="pixels", image_size=16, progress=False)
+    with pytest.raises(ParameterError, match="resized to 16x16"):
+        predict_to_csv(run, tmp_path / "small", tmp_path / "small.csv")

@@ -58,3 +58,39 @@ def test_shard_command_reports_bad_input_with_status_2(tmp_path, capsys):
     assert "--dataset needs --root" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _parse([str(tmp_path / "out")])  # neither --dataset nor --csv
+
+
+def test_shard_command_writes_pixel_shards(tmp_path, capsys):
+    csv = _table(tmp_path)
+    out = tmp_path / "pixels"
+    argv = ["--csv", str(csv), "--root", str(tmp_path), str(out), "--quiet"]
+    args = _parse([*argv, "--encoding", "pixels", "--image-size", "16x24", "--resize", "pad"])
+    assert run_shard(args) == 0
+    assert "as pixels at 16x24" in capsys.readouterr().out
+    index = read_shard_index(out)
+    assert index.encoding == "pixels"
+    assert (index.pixels.image_size, index.pixels.resize) == ((16, 24), "pad")
+    assert shard_records(out).labels.tolist() == [0, 1, 0, 1, 0]
+    # --image-size without pixels would be ignored: refused, with status 2
+    assert run_shard(_parse([*argv, "--image-size", "16"])) == 2
+    assert "encoding='jpeg'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--image-size", "0", "ints >= 8"),
+        ("--image-size", "16xabc", "ints >= 8"),
+        ("--shard-size", "0", ">= 1"),
+        ("--quality", "101", "<= 100"),
+        ("--workers", "two", "an int"),
+        ("--encoding", "png", "invalid choice"),
+    ],
+)
+def test_shard_command_checks_options_when_parsing(tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit) as exit_info:
+        _parse(["--csv", "t.csv", str(tmp_path / "out"), option, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert option in err
+    assert message in err

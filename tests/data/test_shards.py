@@ -176,8 +176,12 @@ def test_newer_schema_and_broken_index_are_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_during_writing_then_resume_keeps_finished_shards(tmp_path):
+@pytest.mark.parametrize("encoding", ["jpeg", "pixels"])
+def test_sigkill_during_writing_then_resume_keeps_finished_shards(tmp_path, encoding):
     records = _folder(tmp_path, n=40)
+    options = "" if encoding == "jpeg" else "encoding='pixels', image_size=16,"
+    # slow each image (JPEG) or each shard's pixels, so the kill lands mid-way
+    slowed, delay = ("_image_bytes", 0.05) if encoding == "jpeg" else ("shard_pixels", 0.5)
     records.to_csv(tmp_path / "records.csv")
     script = textwrap.dedent(
         f"""
@@ -187,13 +191,13 @@ def test_sigkill_during_writing_then_resume_keeps_finished_shards(tmp_path):
         from dermnet.data import Records
         frame = pd.read_csv({str(tmp_path / "records.csv")!r})
         records = Records(frame, ["a", "b"], name="tiny", group_cols=["lesion_id"])
-        original = shards._image_bytes
+        original = shards.{slowed}
         def slow(*args):
-            time.sleep(0.05)
+            time.sleep({delay})
             return original(*args)
-        shards._image_bytes = slow
+        shards.{slowed} = slow
         shards.write_shards(records, {str(tmp_path / "sh")!r}, shard_size=5, workers=1,
-                            progress=False)
+                            {options} progress=False)
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script])
@@ -210,11 +214,107 @@ def test_sigkill_during_writing_then_resume_keeps_finished_shards(tmp_path):
     stamps = {name: os.stat(tmp_path / "sh" / name).st_mtime_ns for name in kept}
     frame = pd.read_csv(tmp_path / "records.csv")
     again = Records(frame, ["a", "b"], name="tiny", group_cols=["lesion_id"])
-    index = write_shards(again, tmp_path / "sh", shard_size=5, progress=False)
+    pixels = {} if encoding == "jpeg" else {"encoding": "pixels", "image_size": 16}
+    index = write_shards(again, tmp_path / "sh", shard_size=5, progress=False, **pixels)
     assert index.count == 40
+    assert index.encoding == encoding
     assert len(index.shards) == 8
     for name, stamp in stamps.items():  # finished shards were not rewritten
         assert os.stat(tmp_path / "sh" / name).st_mtime_ns == stamp
     verify_shards(tmp_path / "sh")
     assert not partial.exists()
     assert example_rows(tmp_path / "sh").tolist() == list(range(40))
+
+
+def test_pixel_shards_store_resized_pixels_and_keep_the_records(tmp_path):
+    records = _folder(tmp_path, n=5)
+    index = write_shards(
+        records,
+        tmp_path / "px",
+        shard_size=2,
+        encoding="pixels",
+        image_size=(12, 20),
+        resize="crop",
+        progress=False,
+    )
+    assert (index.encoding, index.pixels.image_size, index.pixels.resize) == (
+        "pixels",
+        (12, 20),
+        "crop",
+    )
+    meta = json.loads((tmp_path / "px" / INDEX_FILE).read_text())
+    assert meta["schema"] == 2
+    assert meta["pixels"]["image_size"] == [12, 20]
+    assert read_shard_index(tmp_path / "px") == index
+    back = shard_records(tmp_path / "px")
+    assert back.labels.tolist() == records.labels.tolist()
+    assert back.frame["lesion_id"].tolist() == records.frame["lesion_id"].tolist()
+    assert back.frame["age"].tolist() == records.frame["age"].tolist()
+    assert back.metadata_cols == ("age",)
+    import tensorflow as tf
+
+    from dermnet.data.shards import parse_example
+
+    first = next(iter(tf.data.TFRecordDataset(index.files[2]).map(parse_example)))
+    assert len(first["image"].numpy()) == 12 * 20 * 3  # raw uint8 pixels
+    assert (int(first["label"]), int(first["row"]), int(first["orientation"])) == (0, 4, 1)
+    verify_shards(tmp_path / "px")
+    # a second call with the same options keeps the shards; another size rewrites them
+    stamps = [os.stat(f).st_mtime_ns for f in index.files]
+    same = write_shards(
+        records,
+        tmp_path / "px",
+        shard_size=2,
+        encoding="pixels",
+        image_size=(12, 20),
+        resize="crop",
+        progress=False,
+    )
+    assert [os.stat(f).st_mtime_ns for f in same.files] == stamps
+    other = write_shards(
+        records, tmp_path / "px", shard_size=2, encoding="pixels", image_size=8, progress=False
+    )
+    assert other.pixels.image_size == (8, 8)
+    again = next(iter(tf.data.TFRecordDataset(other.files[2]).map(parse_example)))
+    assert len(again["image"].numpy()) == 8 * 8 * 3
+    verify_shards(tmp_path / "px")
+
+
+def test_pixel_options_are_checked(tmp_path):
+    records = _folder(tmp_path, n=2)
+    out = tmp_path / "sh"
+    with pytest.raises(ParameterError, match="'encoding' parameter of write_shards"):
+        write_shards(records, out, encoding="png")
+    with pytest.raises(ParameterError, match="needs 'image_size'"):
+        write_shards(records, out, encoding="pixels")
+    with pytest.raises(ParameterError, match=r"\['image_size'\] with encoding='jpeg'"):
+        write_shards(records, out, image_size=32)
+    with pytest.raises(ParameterError, match="'max_side' parameter of write_shards"):
+        write_shards(records, out, encoding="pixels", image_size=32, max_side=64)
+    with pytest.raises(ParameterError, match="'image_size' parameter of write_shards"):
+        write_shards(records, out, encoding="pixels", image_size=0)
+    with pytest.raises(ParameterError, match="'resize' parameter of write_shards"):
+        write_shards(records, out, encoding="pixels", image_size=8, resize="squash")
+    from dermnet.data import DataConfig
+
+    with pytest.raises(ParameterError, match="the data config owns them"):
+        write_shards(
+            records, out, encoding="pixels", image_size=DataConfig(8), interpolation="area"
+        )
+
+
+def test_verify_finds_a_corrupted_pixel_shard(tmp_path):
+    records = _folder(tmp_path, n=4)
+    index = write_shards(
+        records, tmp_path / "px", shard_size=2, encoding="pixels", image_size=16, progress=False
+    )
+    verify_shards(tmp_path / "px")
+    path = Path(index.files[1])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one pixel bit of the first example
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"shard-00001-of-00002\.tfrecord"):
+        verify_shards(tmp_path / "px")
+    path.write_bytes(bytes(data[:-100]))
+    with pytest.raises(DataError, match=r"shard-00001-of-00002\.tfrecord is truncated"):
+        verify_shards(tmp_path / "px")

@@ -3,7 +3,10 @@
 ``dermnet shard --dataset ham10000 --root data/ham10000 OUT`` (or ``--csv table.csv``,
 with the `load_csv` columns ``image`` and ``label``) writes the shard folder ``OUT``
 with `dermnet.data.shards.write_shards` (parallel, resumable after an interrupt, with a
-progress bar), then re-reads every shard with `verify_shards` and prints the index. The
+progress bar), then re-reads every shard with `verify_shards` and prints the index.
+``--encoding pixels --image-size 224`` stores the images decoded and resized to the
+training size (`dermnet.data.shard_pixels`): the fastest to read, at that size only.
+Numeric options are checked when the command line is parsed (exit status 2). The
 command line wires `add_shard_arguments` and `run_shard` (the ``cli`` package owns the
 wiring).
 """
@@ -13,10 +16,48 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
-from dermnet._core.errors import DermnetError
+from dermnet._core.errors import DermnetError, ParameterError
+from dermnet._core.validation import check_image_size, check_int
+from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES
+from dermnet.data.shard_pixels import ENCODINGS
 
 __all__ = ["add_shard_arguments", "run_shard"]
+
+
+def _checked(check: Callable[[Any], Any], parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` that words errors as the library does (argparse adds the option)."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = text
+        try:
+            return check(value)
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(
+                "must be " + str(exc).split(" must be ", 1)[-1]
+            ) from None
+
+    return convert
+
+
+def _int(low: int, high: int | None = None) -> Callable[[str], int]:
+    return _checked(lambda v: check_int(v, "value", "dermnet shard", low=low, high=high), int)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``224`` (square) or ``HEIGHTxWIDTH`` (e.g. ``450x600``)."""
+    parts = text.lower().split("x")
+    if len(parts) == 2:
+        return int(parts[0]), int(parts[1])
+    return int(text)  # type: ignore[return-value]  # an int: check_image_size squares it
+
+
+_IMAGE_SIZE = _checked(lambda v: check_image_size(v, "value", "dermnet shard", minimum=8), _size)
 
 
 def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,8 +68,13 @@ def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
         >>> parser = argparse.ArgumentParser()
         >>> add_shard_arguments(parser)
         >>> args = parser.parse_args(["--dataset", "ham10000", "--root", "d", "out"])
-        >>> args.shard_size, args.max_side, args.workers
-        (1024, None, None)
+        >>> args.shard_size, args.max_side, args.workers, args.encoding
+        (1024, None, None, 'jpeg')
+        >>> args = parser.parse_args(
+        ...     ["--csv", "t.csv", "out", "--encoding", "pixels", "--image-size", "450x600"]
+        ... )
+        >>> args.encoding, args.image_size
+        ('pixels', (450, 600))
     """
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="a registered dataset name, e.g. ham10000, isic2020")
@@ -40,19 +86,41 @@ def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("out", help="the shard folder to write (local, or a gs:// URL)")
     parser.add_argument(
-        "--shard-size", type=int, default=1024, help="images per shard (default 1024)"
+        "--shard-size", type=_int(1), default=1024, help="images per shard (default 1024)"
     )
     parser.add_argument(
         "--max-side",
-        type=int,
+        type=_int(16),
         default=None,
         help="re-encode images whose longer side is over this many pixels (JPEG)",
     )
     parser.add_argument(
-        "--quality", type=int, default=95, help="JPEG quality of re-encoded images (95)"
+        "--quality", type=_int(50, 100), default=95, help="JPEG quality of re-encoded images (95)"
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="shards written at once (default: CPUs, <= 8)"
+        "--encoding",
+        choices=ENCODINGS,
+        default="jpeg",
+        help="jpeg (default): the image files, readable at any size; pixels: decoded and "
+        "resized to --image-size (fastest to read, at that size only)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=_IMAGE_SIZE,
+        default=None,
+        help="with --encoding pixels: the stored size, 224 or HEIGHTxWIDTH (e.g. 450x600)",
+    )
+    parser.add_argument(
+        "--resize", choices=RESIZE_MODES, default=None, help="with pixels: resize mode (stretch)"
+    )
+    parser.add_argument(
+        "--interpolation",
+        choices=INTERPOLATIONS,
+        default=None,
+        help="with pixels: resize method (bilinear)",
+    )
+    parser.add_argument(
+        "--workers", type=_int(1), default=None, help="shards written at once (default: CPUs, <= 8)"
     )
     parser.add_argument(
         "--no-resume", action="store_true", help="rewrite every shard, even finished ones"
@@ -89,6 +157,10 @@ def run_shard(args: argparse.Namespace) -> int:
             shard_size=args.shard_size,
             max_side=args.max_side,
             quality=args.quality,
+            encoding=args.encoding,
+            image_size=args.image_size,
+            resize=args.resize,
+            interpolation=args.interpolation,
             workers=args.workers,
             resume=not args.no_resume,
             progress=progress,
@@ -99,8 +171,9 @@ def run_shard(args: argparse.Namespace) -> int:
         print(f"dermnet shard: {exc}", file=sys.stderr)
         return 2
     size = sum(int(s["bytes"]) for s in index.shards)
+    stored = "" if index.pixels is None else f" as pixels at {index.pixels.describe()}"
     print(
-        f"wrote {index.count} images into {len(index.shards)} shards ({size / 1e6:.1f} MB) "
+        f"wrote {index.count} images{stored} into {len(index.shards)} shards ({size / 1e6:.1f} MB) "
         f"in {args.out} in {written:.1f} s; verified (counts and SHA-256)"
     )
     return 0

@@ -5,7 +5,10 @@
 (``interleave`` over ``TFRecordDataset``), each example is decoded by the same
 `dermnet.data.image_decoding.decode_bytes` and `resize_pixels` as a JPEG file, and its
 metadata row is gathered from the encoded records table by the example's ``row``. So the
-shards and the image files they were written from give the same batches.
+shards and the image files they were written from give the same batches. Pixel shards
+(``encoding="pixels"``) hold images already decoded and resized by that same code: they
+are read with ``tf.io.decode_raw`` and a reshape, only at the size and options they were
+written with (`dermnet.data.shard_pixels.PixelLayout.check_read`).
 
 A shard that ends early (truncated) or holds a corrupted record stops the iteration
 with an error naming the shard file and how many of its examples were read (in place of
@@ -23,6 +26,7 @@ import numpy as np
 from dermnet._core.errors import DataError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet.data.image_decoding import decode_bytes, resize_pixels
+from dermnet.data.shard_pixels import decode_pixels
 from dermnet.data.shards import ShardIndex, is_shard_folder, parse_examples, read_shard_index
 
 if TYPE_CHECKING:
@@ -110,8 +114,16 @@ def shard_elements(
     Returns:
         A dataset of dicts with ``label``, `IMAGE_INPUT` and (with ``meta``)
         `METADATA_INPUT`, in shard order when not shuffled.
+
+    Raises:
+        ParameterError: pixel shards asked for another size, resize mode, interpolation
+            or ``fast_jpeg`` than they were written with (the message names both).
     """
     import tensorflow as tf
+
+    layout = index.pixels
+    if layout is not None:
+        layout.check_read(size, resize, interpolation, fast_jpeg, index.root)
 
     from dermnet.data.epoch_order import shuffle_each_epoch
 
@@ -157,11 +169,16 @@ def shard_elements(
     upright = all(s.get("turned") == 0 for s in index.shards)
 
     def load(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        orientation = None if upright else example["orientation"]
-        image = decode_bytes(example["data"], orientation, size, resize, fast_jpeg)
-        image = resize_pixels(image, size, resize, interpolation)
+        if layout is not None:  # stored decoded and resized: only a reshape
+            image = decode_pixels(example["data"], layout)
+            image = image if keep_uint8 else tf.cast(image, tf.float32)
+        else:
+            orientation = None if upright else example["orientation"]
+            image = decode_bytes(example["data"], orientation, size, resize, fast_jpeg)
+            image = resize_pixels(image, size, resize, interpolation)
+            image = tf.cast(image, tf.uint8) if keep_uint8 else image
         out = {k: v for k, v in example.items() if k not in ("data", "orientation")}
-        out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image
+        out[IMAGE_INPUT] = image
         return out
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)

@@ -13,8 +13,10 @@ A shard folder holds::
 
 Each example holds the image bytes (the original file where TensorFlow decodes it as
 PIL does; otherwise, or when ``max_side`` asks for smaller images, the upright RGB image
-re-encoded: JPEG at ``quality`` when resized, lossless PNG when not), the EXIF
-orientation still to apply, the label index and the row of ``records.csv``. The labels,
+re-encoded: JPEG at ``quality`` when resized, lossless PNG when not; or, with
+``encoding="pixels"``, the uint8 pixels already decoded and resized to the training
+size, see `dermnet.data.shard_pixels`), the EXIF orientation still to apply, the label
+index and the row of ``records.csv``. The labels,
 groups and metadata live in ``records.csv``, so a reader rebuilds the `Records` without
 touching the shards.
 
@@ -38,7 +40,7 @@ import json
 import math
 import os
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +49,12 @@ import numpy as np
 from dermnet._core.errors import DataError, MissingFileError, ParameterError
 from dermnet._core.progress import Progress
 from dermnet._core.validation import check_int, fail
+from dermnet.data.shard_pixels import ENCODINGS, PixelLayout, pixel_layout, shard_pixels
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dermnet.data.data_config import DataConfig
     from dermnet.data.records import Records
 
 __all__ = [
@@ -67,8 +71,9 @@ __all__ = [
 INDEX_FILE = "index.json"
 #: The records table of a shard folder.
 RECORDS_FILE = "records.csv"
-#: The shard folder layout version `read_shard_index` understands.
-SHARD_SCHEMA = 1
+#: The newest shard folder layout version `read_shard_index` understands (JPEG shards
+#: are written as schema 1, pixel shards as 2, so an older dermnet refuses them by name).
+SHARD_SCHEMA = 2
 _WHERE = "write_shards"
 
 
@@ -85,6 +90,8 @@ class ShardIndex:
         shards: one dict per shard file: ``file``, ``count``, ``sha256``, ``bytes``, ``first``
             (the records row of its first example).
         max_side: the longest image side the images were re-encoded to, or ``None``.
+        encoding: ``"jpeg"`` (encoded images) or ``"pixels"`` (decoded and resized).
+        pixels: the `PixelLayout` of pixel shards (size, resize, interpolation), or ``None``.
         count: the number of examples in all shards.
     """
 
@@ -95,6 +102,8 @@ class ShardIndex:
     metadata_cols: tuple[str, ...]
     shards: tuple[dict[str, Any], ...]
     max_side: int | None
+    encoding: str = "jpeg"
+    pixels: PixelLayout | None = None
 
     @property
     def count(self) -> int:
@@ -167,15 +176,14 @@ def _example(data: bytes, orientation: int, label: int, row: int) -> bytes:
 
 def _write_one_shard(
     target: str,
-    paths: Sequence[str],
+    images: Iterable[tuple[bytes, int]],
     labels: Sequence[int],
     rows: Sequence[int],
-    max_side: int | None,
-    quality: int,
 ) -> dict[str, Any]:
     """Write one shard to ``target`` (through a temporary name); return its index entry.
 
-    Runs in a worker thread. A file that cannot be read raises `DataError` naming it.
+    ``images`` gives each example's stored bytes and orientation still to apply. Runs in
+    a worker thread. A file that cannot be read raises `DataError` naming it.
     """
     import tensorflow as tf
 
@@ -184,8 +192,7 @@ def _write_one_shard(
     digest = hashlib.sha256()
     turned = 0
     with tf.io.TFRecordWriter(partial) as writer:
-        for path, label, row in zip(paths, labels, rows, strict=True):
-            data, orientation, _, _ = _image_bytes(path, max_side, quality)
+        for (data, orientation), label, row in zip(images, labels, rows, strict=True):
             turned += int(orientation != 1)
             record = _example(data, orientation, int(label), int(row))
             digest.update(record)
@@ -193,7 +200,7 @@ def _write_one_shard(
     gfile.rename(partial, target, overwrite=True)
     return {
         "file": posixpath.basename(target.replace(os.sep, "/")),
-        "count": len(paths),
+        "count": len(rows),
         "sha256": digest.hexdigest(),
         "bytes": int(gfile.stat(target).length),
         "first": int(rows[0]) if len(rows) else 0,
@@ -214,6 +221,11 @@ def write_shards(
     shard_size: int = 1024,
     max_side: int | None = None,
     quality: int = 95,
+    encoding: str = "jpeg",
+    image_size: int | tuple[int, int] | DataConfig | None = None,
+    resize: str | None = None,
+    interpolation: str | None = None,
+    fast_jpeg: bool = True,
     workers: int | None = None,
     resume: bool = True,
     progress: bool = True,
@@ -229,6 +241,17 @@ def write_shards(
         max_side: re-encode images whose longer side is over this many pixels to that size
             (JPEG at ``quality``); ``None`` keeps every image at its own size.
         quality: JPEG quality of re-encoded images, 50-100.
+        encoding: ``"jpeg"`` (default): store the image files (re-encoded at
+            ``max_side``), readable at any size. ``"pixels"``: store uint8 pixels already
+            decoded and resized to ``image_size`` by `make_dataset`'s own decode+resize,
+            so reading needs no decode and no resize (`dermnet.data.shard_pixels`);
+            `make_dataset` then reads them only at that size and these options.
+        image_size: with ``encoding="pixels"``, the stored ``(height, width)`` (an int
+            for a square), or a `DataConfig` (its size, resize mode and interpolation;
+            its preprocessing runs when reading, as for image files).
+        resize: with pixels, the resize mode (default ``"stretch"``; see `make_dataset`).
+        interpolation: with pixels, the resize method (default ``"bilinear"``).
+        fast_jpeg: with pixels, decode large JPEGs at reduced scale (as `make_dataset`).
         workers: threads writing shards in parallel (default: the CPU count, at most 8).
         resume: keep shards a previous, interrupted call finished (same records and
             options, checked by the checksum in its partial index); ``False`` rewrites all.
@@ -262,6 +285,7 @@ def write_shards(
     if max_side is not None:
         max_side = check_int(max_side, "max_side", _WHERE, low=16)
     quality = check_int(quality, "quality", _WHERE, low=50, high=100)
+    layout = pixel_layout(encoding, image_size, resize, interpolation, fast_jpeg, max_side, _WHERE)
     workers = check_int(workers, "workers", _WHERE, low=1, allow_none=True)
     workers = workers or min(8, os.cpu_count() or 1)
     root = os.fspath(out)
@@ -271,8 +295,8 @@ def write_shards(
     frame = records.frame
     n = len(frame)
     n_shards = math.ceil(n / shard_size)
-    settings = {
-        "schema": SHARD_SCHEMA,
+    settings: dict[str, Any] = {
+        "schema": 1 if layout is None else SHARD_SCHEMA,
         "classes": list(records.classes),
         "name": records.name,
         "group_cols": list(records.group_cols),
@@ -282,6 +306,8 @@ def write_shards(
         "shard_size": shard_size,
         "table_sha256": _table_digest(frame),
     }
+    if layout is not None:
+        settings.update(encoding="pixels", pixels=layout.to_dict())
     partial_index = _join(root, INDEX_FILE + ".partial")
     done: dict[str, dict[str, Any]] = {}
     if resume:
@@ -305,14 +331,13 @@ def write_shards(
             json.dump({"settings": settings, "shards": list(done.values())}, handle)
 
     def write(name: str, rows: list[int]) -> dict[str, Any]:
-        return _write_one_shard(
-            _join(root, name),
-            [paths[r] for r in rows],
-            [labels[r] for r in rows],
-            rows,
-            max_side,
-            quality,
-        )
+        if layout is None:
+            images: Iterable[tuple[bytes, int]] = (
+                _image_bytes(paths[r], max_side, quality)[:2] for r in rows
+            )
+        else:
+            images = ((p.tobytes(), 1) for p in shard_pixels(records.subset(rows), layout))
+        return _write_one_shard(_join(root, name), images, [labels[r] for r in rows], rows)
 
     total = n - sum(int(s["count"]) for s in done.values())
     with Progress(total, label="shards", unit="img", enabled=progress) as bar:
@@ -396,9 +421,9 @@ def read_shard_index(root: str | os.PathLike[str]) -> ShardIndex:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} is not a valid shard index: {exc}") from None
     schema = data.get("schema")
-    if schema != SHARD_SCHEMA:
+    if schema not in (1, SHARD_SCHEMA):
         raise DataError(
-            f"{path} has shard schema {schema!r}; this dermnet reads schema {SHARD_SCHEMA}. "
+            f"{path} has shard schema {schema!r}; this dermnet reads schemas 1 to {SHARD_SCHEMA}. "
             "Upgrade dermnet or rewrite the shards."
         )
     try:
@@ -421,9 +446,14 @@ def read_shard_index(root: str | os.PathLike[str]) -> ShardIndex:
             metadata_cols=tuple(data.get("metadata_cols", ())),
             shards=shards,
             max_side=data.get("max_side"),
+            encoding=str(data.get("encoding", "jpeg")),
+            pixels=PixelLayout.from_dict(data["pixels"]) if data.get("pixels") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path} does not list its shards properly: {exc!r}") from None
+    pixels = index.encoding == "pixels"
+    if index.encoding not in ENCODINGS or pixels != (index.pixels is not None):
+        raise DataError(f"{path} has encoding {index.encoding!r} without a matching layout.")
     if index.count != int(data.get("count", index.count)):
         raise DataError(
             f"{path} says it holds {data.get('count')} images, but its shards add up to "
