@@ -240,3 +240,18 @@ def test_predict_reads_pixel_shards_written_at_the_runs_data_config(tmp_path):
     write_shards(records, tmp_path / "small", encoding="pixels", image_size=16, progress=False)
     with pytest.raises(ParameterError, match="resized to 16x16"):
         predict_to_csv(run, tmp_path / "small", tmp_path / "small.csv")
+
+
+def test_pixel_shards_keep_the_records_order_over_several_chunks(tmp_path, monkeypatch):
+    import dermnet.data.shard_reading as shard_reading
+
+    monkeypatch.setattr(shard_reading, "_CHUNK", 3)  # shards of 4: a chunk of 3, then 1
+    records = _mixed_folder(tmp_path)
+    write_shards(
+        records, tmp_path / "px", shard_size=4, encoding="pixels", image_size=16, progress=False
+    )
+    from_files = np.concatenate([x for x, _ in make_dataset(records, 16, 2)])
+    batches = list(make_dataset(tmp_path / "px", 16, 2))
+    from_pixels = np.concatenate([x for x, _ in batches])
+    assert np.concatenate([y for _, y in batches]).tolist() == records.labels.tolist()
+    assert np.abs(from_pixels - from_files).max() <= 0.5

@@ -202,12 +202,13 @@ def shard_pixels(records: Records, layout: PixelLayout, batch: int = 32) -> Iter
 
 
 def decode_pixels(data: tf.Tensor, layout: PixelLayout) -> tf.Tensor:
-    """The uint8 ``HxWx3`` image of one stored pixel example (a scalar string tensor).
+    """The uint8 ``NxHxWx3`` images of a vector of ``N`` stored pixel examples.
 
-    A record of the wrong length fails the reshape (the shard's checksum, checked by
-    `verify_shards`, names a corrupted shard first).
+    One ``decode_raw`` and one reshape per chunk of examples (no decode, no resize). A
+    record of the wrong length fails them (`verify_shards` names a corrupted shard by its
+    checksum).
     """
     import tensorflow as tf
 
     height, width = layout.image_size
-    return tf.reshape(tf.io.decode_raw(data, tf.uint8), [height, width, 3])
+    return tf.reshape(tf.io.decode_raw(data, tf.uint8), [-1, height, width, 3])

@@ -141,26 +141,36 @@ def shard_elements(
         # One parse and one gather per chunk of examples, not per example.
         example = parse_examples(chunk)
         row = example["row"]  # a row outside records.csv fails the gather (CPU) by name
-        out = {
-            "data": example["image"],
-            "orientation": tf.cast(example["orientation"], tf.int32),
-            "label": tf.gather(label_table, row),
-        }
+        out = {"label": tf.gather(label_table, row)}
+        if layout is not None:  # stored decoded and resized: one reshape per chunk
+            images = decode_pixels(example["image"], layout)
+            out[IMAGE_INPUT] = images if keep_uint8 else tf.cast(images, tf.float32)
+        else:
+            out["data"] = example["image"]
+            out["orientation"] = tf.cast(example["orientation"], tf.int32)
         if meta_table is not None:
             out[METADATA_INPUT] = tf.gather(meta_table, row)
         return out
 
-    def examples(item: dict[str, tf.Tensor]) -> tf.data.Dataset:
-        return _checked_chunks(item["file"], item["count"]).map(parse).unbatch()
+    # Pixel examples are large (147 KB at 224x224): they cross the parallel interleave in
+    # parsed chunks and are split after it, cheaper than one interleave element each.
+    chunked = layout is not None
 
+    def examples(item: dict[str, tf.Tensor]) -> tf.data.Dataset:
+        chunks = _checked_chunks(item["file"], item["count"]).map(parse)
+        return chunks if chunked else chunks.unbatch()
+
+    per_shard = -(-int(counts.max()) // _CHUNK) if chunked else int(counts.max())
     ds = ds.interleave(
         examples,
         cycle_length=cycle,
         # unshuffled: each shard whole, in turn (the records' order), read ahead in parallel
-        block_length=1 if shuffle else max(1, int(counts.max())),
+        block_length=1 if shuffle else max(1, per_shard),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic,
     )
+    if chunked:
+        ds = ds.unbatch()
     if shuffle:
         ds = ds.shuffle(min(_SHUFFLE_BUFFER, index.count), seed=seed, reshuffle_each_iteration=True)
 
@@ -169,19 +179,15 @@ def shard_elements(
     upright = all(s.get("turned") == 0 for s in index.shards)
 
     def load(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        if layout is not None:  # stored decoded and resized: only a reshape
-            image = decode_pixels(example["data"], layout)
-            image = image if keep_uint8 else tf.cast(image, tf.float32)
-        else:
-            orientation = None if upright else example["orientation"]
-            image = decode_bytes(example["data"], orientation, size, resize, fast_jpeg)
-            image = resize_pixels(image, size, resize, interpolation)
-            image = tf.cast(image, tf.uint8) if keep_uint8 else image
+        orientation = None if upright else example["orientation"]
+        image = decode_bytes(example["data"], orientation, size, resize, fast_jpeg)
+        image = resize_pixels(image, size, resize, interpolation)
         out = {k: v for k, v in example.items() if k not in ("data", "orientation")}
-        out[IMAGE_INPUT] = image
+        out[IMAGE_INPUT] = tf.cast(image, tf.uint8) if keep_uint8 else image
         return out
 
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if layout is None:
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     return ds.apply(tf.data.experimental.assert_cardinality(index.count))
 
 
