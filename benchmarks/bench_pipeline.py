@@ -13,13 +13,15 @@ a warm-up pass, so load from other processes hits every method alike):
 - Full resolution: the 150 HAM10000 images at 600x450 in ``ham10000_fullres_sample``
   (repeated) and a synthetic set of 2000x1500 JPEGs made here (those images upscaled):
   bare ``tf.data`` decode+resize against ``make_dataset`` (DCT-scaled decoding), and at
-  600x450 also against the same images read from TFRecord shards (`write_shards`).
+  600x450 also against the same images read from TFRecord shards (`write_shards`): JPEG
+  shards (the same bytes, decoded the same) and pixel shards (``encoding="pixels"``,
+  stored decoded and resized to 224: no decode, no resize when read).
 
 Targets (issue 16): ``make_dataset`` >= 0.9x bare at full resolution; shards >= 1.5x the
 JPEG folder at 600x450; augmentation at most 2x the un-augmented pipeline. Exits non-zero
 only on error, never because a target is missed.
 
-Usage: python benchmarks/bench_pipeline.py [--quick] [--data FOLDER]
+Usage: python benchmarks/bench_pipeline.py [--quick] [--data FOLDER] [--only 224|fullres]
 (``--data`` defaults to `dermnet.data.data_root()`, i.e. ``$DERMNET_DATA_ROOT``.)
 """
 
@@ -161,21 +163,35 @@ def section_fullres(data: Path, repeat: int, repeats: int, big: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     start = time.perf_counter()
     write_shards(many, work / "shards", shard_size=256, progress=False)
-    print(f"\n(wrote {len(many)} images into shards in {time.perf_counter() - start:.1f} s)")
+    jpeg_time = time.perf_counter() - start
+    start = time.perf_counter()
+    pixel_dir = work / "pixel_shards"
+    write_shards(many, pixel_dir, shard_size=256, encoding="pixels", image_size=224, progress=False)
+    pixel_time = time.perf_counter() - start
+    print(
+        f"\n(wrote {len(many)} images into JPEG shards in {jpeg_time:.1f} s, "
+        f"{_folder_mb(work / 'shards'):.0f} MB; into pixel shards at 224 in "
+        f"{pixel_time:.1f} s, {_folder_mb(pixel_dir):.0f} MB)"
+    )
     bare = bare_tf(list(many.paths), 224, 32)
     fast = make_dataset(many, 224, 32)
     full = make_dataset(many, 224, 32, fast_jpeg=False)
     shards = make_dataset(work / "shards", 224, 32)
+    pixels = make_dataset(pixel_dir, 224, 32)
     methods: dict[str, Callable[[], int]] = {
         "bare tf.data decode + resize": lambda: count(bare),
         "make_dataset (fast_jpeg)": lambda: count(fast),
         "make_dataset, fast_jpeg=False": lambda: count(full),
         "make_dataset from shards": lambda: count(shards),
+        "make_dataset from pixel shards (224)": lambda: count(pixels),
         # what a user waits for: building the dataset (the JPEG folder's header pass over
         # every file; the shards' index and records.csv) and then one pass
         "make_dataset (fast_jpeg), built + one pass": lambda: count(make_dataset(many, 224, 32)),
         "make_dataset from shards, built + one pass": lambda: count(
             make_dataset(work / "shards", 224, 32)
+        ),
+        "make_dataset from pixel shards (224), built + one pass": lambda: count(
+            make_dataset(pixel_dir, 224, 32)
         ),
     }
     rate = measure(methods, len(many), repeats)
@@ -184,16 +200,22 @@ def section_fullres(data: Path, repeat: int, repeats: int, big: int) -> None:
         rate,
         "bare tf.data decode + resize",
     )
-    ratio = rate["make_dataset from shards"] / rate["make_dataset (fast_jpeg)"]
-    print(f"  shards vs the JPEG folder, one more pass over a built dataset: {ratio:.2f}x")
-    ratio = (
-        rate["make_dataset from shards, built + one pass"]
-        / rate["make_dataset (fast_jpeg), built + one pass"]
-    )
-    print(f"  shards vs the JPEG folder, building included: {ratio:.2f}x")
-    builds: dict[str, list[float]] = {"JPEG folder": [], "shards": []}
+    for kind, row in (
+        ("JPEG shards", "make_dataset from shards"),
+        ("pixel shards", "make_dataset from pixel shards (224)"),
+    ):
+        ratio = rate[row] / rate["make_dataset (fast_jpeg)"]
+        built = (
+            rate[f"{row}, built + one pass"] / rate["make_dataset (fast_jpeg), built + one pass"]
+        )
+        print(
+            f"  {kind} vs the JPEG folder: {ratio:.2f}x per pass over a built dataset, "
+            f"{built:.2f}x building included"
+        )
+    builds: dict[str, list[float]] = {"JPEG folder": [], "shards": [], "pixel shards": []}
+    sources = (("JPEG folder", many), ("shards", work / "shards"), ("pixel shards", pixel_dir))
     for _ in range(repeats):
-        for name, source in (("JPEG folder", many), ("shards", work / "shards")):
+        for name, source in sources:
             start = time.perf_counter()
             make_dataset(source, 224, 32)
             builds[name].append(time.perf_counter() - start)
@@ -234,6 +256,10 @@ def section_fullres(data: Path, repeat: int, repeats: int, big: int) -> None:
     )
 
 
+def _folder_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -244,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big", type=int, default=48, help="synthetic 2000x1500 images")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer images, 2 repeats")
+    parser.add_argument(
+        "--only", choices=("224", "fullres"), default=None, help="run one section of the table"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.images, args.repeat, args.big, args.repeats = 320, 2, 16, 2
@@ -257,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     from dermnet.data import data_root
 
     data = data_root() if args.data is None else Path(args.data)
-    section_224(data, args.images, args.repeats)
-    section_fullres(data, args.repeat, args.repeats, args.big)
+    if args.only in (None, "224"):
+        section_224(data, args.images, args.repeats)
+    if args.only in (None, "fullres"):
+        section_fullres(data, args.repeat, args.repeats, args.big)
     return 0
 
 
