@@ -286,6 +286,22 @@ def test_concurrent_clients_are_batched(client):
         assert got == pytest.approx(want, abs=1e-6)
 
 
+def test_a_lone_request_does_not_wait_for_a_batch(run_dir):
+    # batch_wait_ms is how long a batch waits for requests on their way: with none on
+    # the way (one client; a refused upload before it), the request is scored at once
+    config = ServeConfig(batch_wait_ms=5000, max_files=4)
+    with TestClient(create_app(run_dir, config)) as lone:
+        refused = lone.post("/v1/predict", files=upload(("bad.png", b"not a png", "image/png")))
+        assert refused.status_code == 400
+        too_big = lone.post("/v1/predict", files=upload(*[("x.png", png_bytes(), "image/png")] * 5))
+        assert too_big.status_code == 413
+        start = time.perf_counter()
+        response = lone.post("/v1/predict", files=upload(("x.png", png_bytes(), "image/png")))
+        elapsed = time.perf_counter() - start
+    assert response.status_code == 200
+    assert elapsed < 2.5, f"a lone request waited {elapsed:.1f} s for others"
+
+
 def test_access_log_is_json_without_image_content(client, caplog):
     with caplog.at_level(logging.INFO, logger="dermnet.serve.access"):
         response = client.post(
@@ -312,8 +328,10 @@ def test_nothing_is_stored_without_save_dir(client, tmp_path, monkeypatch):
         raise AssertionError("the service copied an upload to a scratch folder")
 
     monkeypatch.setattr(tempfile, "mkdtemp", no_scratch_folder)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_scratch_folder)
+    monkeypatch.setattr(tempfile, "mkstemp", no_scratch_folder)
     response = client.post("/v1/predict", files=upload(("x.png", png_bytes(), "image/png")))
-    assert response.status_code == 200  # decoded from its bytes, no folder made
+    assert response.status_code == 200  # header and pixels read from its bytes, no file
     assert list(tmp_path.iterdir()) == []  # nothing left in the temporary folder
 
 

@@ -235,21 +235,52 @@ def _reason(exc: BaseException, name: str) -> str:
 
 
 def _bytes_header(data: bytes, name: str, max_pixels: int) -> ImageHeader:
-    """The header of encoded bytes, with the checks of `read_image_header`."""
-    import tempfile
+    """The header of encoded bytes, with the checks of `read_image_header`.
 
-    from dermnet.data.image_files import read_image_header
+    Read by PIL from memory (no copy on disk: a server reads every upload this way).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    from dermnet.data.image_files import (
+        _ORIENTATION,
+        _SUPPORTED_TEXT,
+        MAX_PIXELS_ENV,
+        SUPPORTED_FORMATS,
+        ImageHeader,
+    )
 
     if not data:
         raise DataError(f"{name}: empty file (0 bytes)")
-    with tempfile.NamedTemporaryFile(suffix=".img") as handle:
-        handle.write(data)
-        handle.flush()
-        try:
-            header = read_image_header(handle.name, max_pixels)
-        except DataError as exc:
-            raise DataError(f"{name}: {_reason(exc, handle.name)}") from None
-    return dataclasses.replace(header, path=name)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt, mode = image.format or "?", image.mode
+            width, height = image.size
+            try:
+                orientation = int(image.getexif().get(_ORIENTATION, 1) or 1)
+            except Exception:  # a broken EXIF block: the pixels may still be fine
+                orientation = 1
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{name}: too many pixels to decode safely ({exc})") from None
+    except UnidentifiedImageError:  # PIL names the stream object: say what it is instead
+        raise DataError(
+            f"{name}: not a readable image: UnidentifiedImageError: cannot identify image "
+            f"file ({len(data)} bytes)"
+        ) from None
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ... on a broken header
+        raise DataError(f"{name}: not a readable image: {type(exc).__name__}: {exc}") from None
+    if fmt not in SUPPORTED_FORMATS:
+        raise DataError(f"{name}: unsupported format {fmt}; dermnet reads {_SUPPORTED_TEXT}")
+    if mode == "F" or mode.startswith("I;32"):
+        raise DataError(f"{name}: unsupported colour mode {mode} (floating-point or 32-bit pixels)")
+    if width < 1 or height < 1:
+        raise DataError(f"{name}: empty image ({height}x{width})")
+    if height * width > max_pixels:
+        raise DataError(
+            f"{name}: {height}x{width} = {height * width:,} pixels is over the pixel budget "
+            f"of {max_pixels:,}; raise it with max_pixels=... or the {MAX_PIXELS_ENV} "
+            "environment variable if the image is genuine"
+        )
+    return ImageHeader(name, fmt, mode, height, width, orientation if 1 <= orientation <= 8 else 1)
 
 
 def load_images(

@@ -101,12 +101,24 @@ def abstention_rule(service: ModelService) -> dict[str, Any] | None:
     return {"score": "max_probability", **rule.to_dict()}
 
 
-class _Guard:
-    """ASGI wrapper: request ids, the body-size limit and the access log."""
+def _arrived(scope: Any) -> None:
+    """Tell the service that a prediction announced by `_Guard` is queued or refused."""
+    service = scope.pop("dermnet.arriving", None)
+    if service is not None:
+        service.arrived()
 
-    def __init__(self, app: Any, max_body: int) -> None:
+
+class _Guard:
+    """ASGI wrapper: request ids, the body-size limit and the access log.
+
+    It also announces each ``POST /v1/predict`` to the service as soon as its headers
+    are in (`ModelService.expect`), so a gathering batch waits for its upload.
+    """
+
+    def __init__(self, app: Any, max_body: int, service: ModelService | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.service = service
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -141,6 +153,13 @@ class _Guard:
             declared = int(headers.get(b"content-length", b"0") or 0)
         except ValueError:
             declared = 0
+        if (
+            self.service is not None
+            and scope.get("method") == "POST"
+            and scope.get("path") == "/v1/predict"
+        ):
+            self.service.expect()
+            scope["dermnet.arriving"] = self.service
         try:
             if declared > limit:
                 body = json.dumps({"error": _too_large(declared, limit)}).encode()
@@ -159,6 +178,7 @@ class _Guard:
                 return
             await self.app(scope, receive_limited, send_logged)
         finally:
+            _arrived(scope)
             client = scope.get("client") or ("", 0)
             record = {
                 "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
@@ -318,8 +338,11 @@ def create_app(
         request.scope["dermnet.log"]["images"] = len(out)
         return out
 
-    async def wait(kind: str, images: list[UploadedImage], class_index: int | None) -> Any:
+    async def wait(
+        request: Request, kind: str, images: list[UploadedImage], class_index: int | None
+    ) -> Any:
         future = service.submit(kind, images, class_index)
+        _arrived(request.scope)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), config.timeout_s)
         except asyncio.TimeoutError:
@@ -399,7 +422,7 @@ def create_app(
         request: Request, files: Annotated[list[UploadFile], File(description=files_doc)]
     ) -> dict[str, Any]:
         images = await checked(request, files)
-        scores = await wait("predict", images, None)
+        scores = await wait(request, "predict", images, None)
         body = answer(results=results(images, list(scores)))
         await save(request, "predict", images, body)
         return body
@@ -423,7 +446,7 @@ def create_app(
                 )
             index = classes.index(class_name)
         images = await checked(request, files)
-        explained = await wait("explain", images, index)
+        explained = await wait(request, "explain", images, index)
         rows = results(images, [item["probabilities"] for item in explained])
         for row, item in zip(rows, explained, strict=True):
             row.update(
@@ -436,7 +459,7 @@ def create_app(
         await save(request, "explain", images, body)
         return body
 
-    guarded = _Guard(app, config.max_body_bytes)
+    guarded = _Guard(app, config.max_body_bytes, service)
     guarded.service = service  # type: ignore[attr-defined]
     guarded.fastapi = app  # type: ignore[attr-defined]
     return guarded

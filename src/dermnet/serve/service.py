@@ -34,6 +34,7 @@ from dermnet.serve.uploads import RequestError, UploadedImage
 __all__ = ["ModelService", "heatmap_on_original"]
 
 _STOP = object()
+_POLL_S = 0.001  # how often a gathering batch looks again for requests on their way
 
 
 @dataclasses.dataclass
@@ -96,6 +97,9 @@ class ModelService:
     Requests wait in a bounded queue; the worker takes the first waiting prediction and
     gathers more (up to ``max_batch`` images, waiting at most ``batch_wait_ms``), reads
     them in one pass of the run's data pipeline and scores them in one forward pass.
+    Where the caller announces requests on their way (`expect`, as `create_app` does when
+    a prediction's upload starts), the worker waits only while one is: a batch whose
+    every client is already in it runs at once.
     Explanations run one request at a time on the same worker, so the model is used by
     one thread only.
 
@@ -136,6 +140,9 @@ class ModelService:
         self._thread: threading.Thread | None = None
         self._closing = False
         self._explainer: Any = None
+        self._missing_row: np.ndarray | None = None
+        self._arriving = 0  # predictions on their way (`expect`), not yet queued
+        self._announced = False  # whether anyone calls `expect` (else: wait the full time)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, warm_up: bool = True) -> ModelService:
@@ -160,6 +167,16 @@ class ModelService:
             self._queue.put(_STOP)
             self._thread.join(timeout)
             self._thread = None
+
+    def expect(self) -> None:
+        """Note a prediction request on its way (its upload still being received or
+        checked): the worker waits up to ``batch_wait_ms`` for it to join the batch."""
+        self._announced = True
+        self._arriving += 1
+
+    def arrived(self) -> None:
+        """Note that a request `expect` announced was queued or refused."""
+        self._arriving = max(0, self._arriving - 1)
 
     @property
     def queue_depth(self) -> int:
@@ -203,11 +220,7 @@ class ModelService:
                 count = len(job.images)
                 deadline = time.monotonic() + self.config.batch_wait_ms / 1000.0
                 while count < self.config.max_batch:
-                    remaining = deadline - time.monotonic()
-                    try:
-                        nxt = self._queue.get(timeout=remaining) if remaining > 0 else None
-                    except queue.Empty:
-                        nxt = None
+                    nxt = self._next_for_batch(deadline)
                     if nxt is None:
                         break
                     if nxt is _STOP:
@@ -230,6 +243,24 @@ class ModelService:
                     self._run_predictions([job])
                 else:
                     self._run(job, lambda j: self.explain_images(j.images, j.class_index))
+
+    def _next_for_batch(self, deadline: float) -> Any:
+        """The next queued request to join a batch: one already waiting, else one that
+        arrives before ``deadline`` while another is on its way (`expect`); ``None``
+        when none will (then the batch runs at once instead of idling until the
+        deadline)."""
+        while True:
+            try:
+                return self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (self._announced and self._arriving <= 0):
+                return None
+            try:  # short slices: the request on its way may be refused before it queues
+                return self._queue.get(timeout=min(remaining, _POLL_S))
+            except queue.Empty:
+                continue
 
     @staticmethod
     def _run(job: _Job, fn: Any) -> None:
@@ -278,20 +309,26 @@ class ModelService:
 
     def _missing_metadata(self, images: list[UploadedImage]) -> Any:
         """A metadata run's encoded metadata of uploads: every value "missing" (as
-        `dermnet.train.RunFolder.read_files` encodes files without an entry)."""
-        encoder = self.folder.metadata_encoder()
-        if encoder is None:
-            return None
-        import pandas as pd
+        `dermnet.train.RunFolder.read_files` encodes files without an entry).
 
-        from dermnet.data import Records
+        Every upload's row is the same (the encoder works row by row), so one row is
+        encoded once and repeated: no data frame is built per request.
+        """
+        if self._missing_row is None:
+            encoder = self.folder.metadata_encoder()
+            if encoder is None:
+                return None
+            import pandas as pd
 
-        columns = list(self.folder.info.get("metadata_cols", ()))
-        label = self.folder.classes[0]
-        frame = pd.DataFrame([{"image_path": i.name, "label": label} for i in images])
-        for col in columns:
-            frame[col] = np.nan
-        return encoder.transform(Records(frame, self.folder.classes, metadata_cols=tuple(columns)))
+            from dermnet.data import Records
+
+            columns = list(self.folder.info.get("metadata_cols", ()))
+            frame = pd.DataFrame({"image_path": ["upload"], "label": [self.folder.classes[0]]})
+            for col in columns:
+                frame[col] = np.nan
+            records = Records(frame, self.folder.classes, metadata_cols=tuple(columns))
+            self._missing_row = np.asarray(encoder.transform(records))
+        return np.repeat(self._missing_row, len(images), axis=0)
 
     def abstentions(self, scores: np.ndarray) -> list[dict[str, Any]] | None:
         """Per image ``{"confidence", "abstain"}`` under the run's abstention rule, or
