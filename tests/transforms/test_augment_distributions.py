@@ -51,6 +51,46 @@ def test_dihedral_gives_each_of_the_8_views_with_frequency_one_eighth():
     assert np.abs(freq - 1 / 8).max() < 0.027, freq
 
 
+#: chi-square with 7 degrees of freedom: exceeded with probability 1e-4 by a right distribution
+CHI2_7_CRITICAL = 29.88
+
+
+def chi_square(counts: np.ndarray) -> float:
+    """Pearson's statistic of ``counts`` against equal probabilities."""
+    expected = counts.sum() / len(counts)
+    return float(((counts - expected) ** 2 / expected).sum())
+
+
+def test_the_chi_square_bound_fails_wrong_distributions():
+    rng = np.random.default_rng(0)
+    uniform = np.bincount(rng.integers(0, 8, N), minlength=8)
+    assert chi_square(uniform) < CHI2_7_CRITICAL
+    # a horizontal flip alone before quarter turns, but with the flip drawn at p = 0.4
+    skewed = np.bincount(rng.choice(8, N, p=[0.15] * 4 + [0.1] * 4), minlength=8)
+    assert chi_square(skewed) > CHI2_7_CRITICAL
+    # the 4 flips only (no transposition), each at 1/4
+    flips = np.bincount(rng.integers(0, 4, N), minlength=8)
+    assert chi_square(flips) > CHI2_7_CRITICAL
+
+
+@pytest.mark.parametrize("where", ["eager", "tf.data"])
+def test_dihedral_counts_of_the_8_symmetries_pass_a_chi_square_bound(where):
+    import tensorflow as tf
+
+    image = np.random.default_rng(1).permutation(5 * 5 * 3).reshape(5, 5, 3).astype(np.float32)
+    views = _dihedral_views(image)
+    layer = augmentation("dihedral", seed=7)
+    batch = np.stack([image] * N)
+    if where == "eager":
+        out = np.asarray(layer(batch, training=True))
+    else:  # in a graph, batches of 32 (and a last one of 32 - 4000 % 32)
+        ds = tf.data.Dataset.from_tensor_slices(batch).batch(32)
+        out = np.concatenate([b.numpy() for b in ds.map(lambda x: layer(x, training=True))])
+    counts = np.round(_frequencies(out, views) * N).astype(int)
+    assert counts.sum() == N
+    assert chi_square(counts) < CHI2_7_CRITICAL, counts
+
+
 def test_flips_give_each_of_the_4_flips_with_frequency_one_quarter():
     image = np.arange(6, dtype=np.float32).reshape(2, 3, 1)
     out = np.asarray(RandomFlip(seed=5)(np.stack([image] * N), training=True))

@@ -18,6 +18,7 @@ import pytest
 
 from dermnet import ParameterError, __version__
 from dermnet import transforms as T
+from dermnet.transforms.augment import RandomDihedral
 from dermnet.transforms.base import TRANSFORMS
 
 
@@ -356,6 +357,11 @@ AUGMENTATION_CASES: dict[str, AugCase] = {
     "random_flip": AugCase(lambda s: T.RandomFlip(seed=s), [({"mode": "diagonal"}, "mode")]),
     "random_rot90": AugCase(
         lambda s: T.RandomRot90(seed=s),
+        [({"value_range": (0, 0)}, "value_range"), ({"seed": -1}, "seed")],
+        square=True,
+    ),
+    "random_dihedral": AugCase(
+        lambda s: RandomDihedral(seed=s),
         [({"value_range": (0, 0)}, "value_range"), ({"seed": -1}, "seed")],
         square=True,
     ),

@@ -12,7 +12,9 @@ files under the ``dermnet`` package.
 Called eagerly (on NumPy arrays), a layer checks its inputs: values outside
 ``value_range`` are a `ParameterError`, and images that look scaled to [0, 1] while
 ``value_range`` is (0, 255) give a warning (the changes, fractions of the range, would be
-255 times too strong for them). Inside a graph the outputs are clipped to ``value_range``.
+255 times too strong for them). Inside a graph the outputs are clipped to ``value_range``,
+except those of the layers that only move pixels (`RandomFlip`, `RandomRot90`,
+`RandomDihedral`), whose outputs hold exactly the input's values.
 
 `MixUp` and `CutMix` mix images and labels of a batch, so they take
 ``(images, labels)`` and return both: map them over a batched ``(images, labels)``
@@ -33,7 +35,6 @@ from typing import Any
 import keras
 from keras import ops
 
-from dermnet._core.errors import ParameterError
 from dermnet._core.validation import check_float, check_option
 from dermnet.transforms._augment_base import (
     AUGMENTATIONS,
@@ -46,6 +47,7 @@ from dermnet.transforms._augment_base import (
     _ScaleAroundAnchor,
     list_augmentations,
 )
+from dermnet.transforms._pixel_moves import DIHEDRAL, FLIPS, check_square
 from dermnet.transforms.augment_presets import augmentation
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "RandomAffine",
     "RandomBrightness",
     "RandomContrast",
+    "RandomDihedral",
     "RandomFlip",
     "RandomHue",
     "RandomRot90",
@@ -111,14 +114,10 @@ class RandomFlip(_Augmentation):
             choice = choice + ops.cast(self._uniform(n, 0.0, 1.0) < 0.5, "int32")
         if vertical:
             choice = choice + 2 * ops.cast(self._uniform(n, 0.0, 1.0) < 0.5, "int32")
-        # image axes (per image, HxWxC): 0 rows, 1 columns
-        branches = [
-            lambda x: x,
-            lambda x: ops.flip(x, axis=-2),
-            lambda x: ops.flip(x, axis=-3),
-            lambda x: ops.flip(x, axis=(-3, -2)),
-        ]
-        return _per_image(images, choice, branches)
+        return _per_image(images, choice, FLIPS)
+
+    def _clip(self, images: Any) -> Any:
+        return images  # pixels are only moved: the values are the input's
 
 
 @_register("random_rot90")
@@ -148,34 +147,59 @@ class RandomRot90(_Augmentation):
     """
 
     def call(self, inputs: Any, training: bool = True) -> Any:
-        x = ops.cast(inputs, self.compute_dtype)
-        if len(x.shape) in (3, 4):
-            height, width = x.shape[-3], x.shape[-2]
-            if height is not None and width is not None and height != width:
-                raise ParameterError(
-                    "The 'inputs' parameter of RandomRot90 must be square images (height "
-                    "== width), as a quarter turn swaps height and width. Got shape "
-                    f"{tuple(x.shape)} instead; crop or resize to a square first."
-                )
-        return super().call(x, training=training)
+        check_square(inputs, type(self).__name__)
+        return super().call(inputs, training=training)
 
     def augment(self, images: Any) -> Any:
         n = ops.shape(images)[0]
         k = keras.random.randint((n,), 0, 4, dtype="int32", seed=self.seed_generator)
+        # counter-clockwise, as np.rot90: k quarter turns
+        return _per_image(images, k, [DIHEDRAL[i] for i in (0, 5, 3, 6)])
 
-        def quarter(x: Any) -> Any:  # counter-clockwise, as np.rot90
-            return ops.flip(ops.swapaxes(x, -3, -2), axis=-3)
+    def _clip(self, images: Any) -> Any:
+        return images  # pixels are only moved: the values are the input's
 
-        def three_quarters(x: Any) -> Any:  # np.rot90(x, 3): one flip of the rows, not three
-            return ops.swapaxes(ops.flip(x, axis=-3), -3, -2)
 
-        branches = [
-            lambda x: x,
-            quarter,
-            lambda x: ops.flip(x, axis=(-3, -2)),
-            three_quarters,
-        ]
-        return _per_image(images, k, branches)
+@_register("random_dihedral")
+class RandomDihedral(_Augmentation):
+    """Apply to each square image one of the 8 symmetries of the square, each with p = 1/8.
+
+    The symmetries are the four quarter turns of the image and of its mirror image
+    (``np.rot90(image, k)`` and ``np.rot90(image[:, ::-1], k)``), the views of
+    ``dermnet.train.predict_tta(transforms="dihedral")``. Each image draws its own. The
+    pixels are only moved, never interpolated, so the output holds exactly the input's
+    values: no borders to fill. It gives the same distribution as a horizontal
+    `RandomFlip` followed by `RandomRot90`, in one step instead of two.
+
+    Args:
+        value_range: the images' (low, high) range (kept for a uniform config; the
+            values are not changed).
+        seed: random seed, or None.
+
+    Raises:
+        ParameterError: the images are not square (a quarter turn would change their
+            shape), checked when the layer is called.
+
+    Examples:
+        >>> import numpy as np
+        >>> image = np.arange(4, dtype="float32").reshape(2, 2, 1)
+        >>> views = [np.rot90(m, k) for m in (image, image[:, ::-1]) for k in range(4)]
+        >>> out = RandomDihedral(seed=0)(np.stack([image] * 8))
+        >>> all(any(np.array_equal(o, v) for v in views) for o in out)
+        True
+    """
+
+    def call(self, inputs: Any, training: bool = True) -> Any:
+        check_square(inputs, type(self).__name__)
+        return super().call(inputs, training=training)
+
+    def augment(self, images: Any) -> Any:
+        n = ops.shape(images)[0]
+        k = keras.random.randint((n,), 0, 8, dtype="int32", seed=self.seed_generator)
+        return _per_image(images, k, DIHEDRAL)
+
+    def _clip(self, images: Any) -> Any:
+        return images  # pixels are only moved: the values are the input's
 
 
 @_register("random_rotation")

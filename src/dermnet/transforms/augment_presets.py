@@ -43,9 +43,9 @@ _PIPELINES: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
     ),
     "geometric": (("random_flip", {}), ("random_rotation", {"max_angle": 180.0})),
     "flips": (("random_flip", {"mode": "horizontal_and_vertical"}),),
-    # One flip and the four quarter turns give each of the 8 symmetries with
-    # probability 1/8 (a vertical flip is a horizontal flip and a half turn).
-    "dihedral": (("random_flip", {"mode": "horizontal"}), ("random_rot90", {})),
+    # Each of the 8 symmetries with probability 1/8, in one step (the distribution of a
+    # horizontal flip followed by a random number of quarter turns, at half the cost).
+    "dihedral": (("random_dihedral", {}),),
 }
 
 
