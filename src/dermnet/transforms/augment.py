@@ -127,7 +127,8 @@ class RandomRot90(_Augmentation):
     Each image draws its own number of quarter turns ``k`` in {0, 1, 2, 3}, each with
     probability 1/4. The pixels are only moved, never interpolated, so the output holds
     exactly the input's values. With a horizontal `RandomFlip` before it, this gives each
-    of the 8 symmetries of the square with probability 1/8 (``augmentation("dihedral")``).
+    of the 8 symmetries of the square with probability 1/8, as `RandomDihedral` does in one step
+    (``augmentation("dihedral")``).
 
     Args:
         value_range: the images' (low, high) range (kept for a uniform config; the
