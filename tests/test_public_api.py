@@ -121,6 +121,7 @@ EXPECTED = {
         "RandomAffine",
         "RandomBrightness",
         "RandomContrast",
+        "RandomDihedral",
         "RandomFlip",
         "RandomHue",
         "RandomRot90",
