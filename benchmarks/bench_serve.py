@@ -4,9 +4,11 @@ Starts ``python -m dermnet.serve RUN`` in a subprocess, sends ``--requests`` sin
 ``POST /v1/predict`` requests from 1 client and then from ``--clients`` concurrent
 clients, and compares the throughput with calling the model directly on the same images
 (the files' bytes decoded by `dermnet.data.image_batches.ImageBatchReader`, as the server
-does, then `dermnet.train.RunFolder.score`, in batches of ``--max-batch``). Reports
-requests/s, p50/p95/p99 latency, errors, and the server's resident memory before and
-after the load (steady memory: no growth per request).
+does, then `dermnet.train.RunFolder.score`, in batches of ``--max-batch``, a metadata
+run given the same all-missing metadata row as the server, encoded once). Reports
+requests/s, p50/p95/p99 latency, errors, and the server's resident memory before,
+during (sampled every 0.25 s) and after the load (steady memory: no growth per request,
+``second_half_growth`` near 0).
 
 Targets (the issue's): concurrent throughput >= 0.8x the direct model call, zero errors.
 
@@ -118,6 +120,8 @@ def _load(url: str, files: list[Path], requests_total: int, clients: int) -> dic
 
 
 def _direct(run: Path, files: list[Path], total: int, batch: int) -> dict:
+    import numpy as np
+
     from dermnet.data.image_batches import ImageBatchReader
     from dermnet.train import RunFolder
 
@@ -127,25 +131,24 @@ def _direct(run: Path, files: list[Path], total: int, batch: int) -> dict:
     data = [files[i % len(files)].read_bytes() for i in range(total)]
 
     encoder = folder.metadata_encoder()
-
-    def missing_metadata(n: int):  # what the server gives uploads: every value missing
-        if encoder is None:
-            return None
-        import numpy as np
-        import pandas as pd
+    missing_row = None
+    if encoder is not None:  # what the server gives uploads: every value missing, the
+        import pandas as pd  # same row for each image, encoded once (as the server does)
 
         from dermnet.data import Records
 
         columns = list(folder.info.get("metadata_cols", ()))
-        frame = pd.DataFrame({"image_path": [f"{i}" for i in range(n)]})
-        frame["label"] = folder.classes[0]
+        frame = pd.DataFrame({"image_path": ["upload"], "label": [folder.classes[0]]})
         for col in columns:
             frame[col] = np.nan
-        return encoder.transform(Records(frame, folder.classes, metadata_cols=tuple(columns)))
+        missing_row = encoder.transform(
+            Records(frame, folder.classes, metadata_cols=tuple(columns))
+        )
 
     def score(items: list[bytes]) -> None:
         images = reader.read(items).images
-        folder.score(model, images, missing_metadata(len(images)), batch_size=batch)
+        metadata = None if missing_row is None else np.repeat(missing_row, len(images), 0)
+        folder.score(model, images, metadata, batch_size=batch)
 
     score(data[:batch])  # warm up
     start = time.perf_counter()
@@ -208,7 +211,18 @@ def main(argv: list[str] | None = None) -> int:
         _load(url, files, min(20, args.requests), 1)  # warm up
         memory_before = _rss_mb(server.pid)
         single = _load(url, files, max(1, args.requests // 10), 1)
+        samples: list[float] = []
+        done = threading.Event()
+
+        def sample_memory() -> None:  # the server's RSS every 0.25 s under load
+            while not done.wait(0.25):
+                samples.append(_rss_mb(server.pid))
+
+        sampler = threading.Thread(target=sample_memory, daemon=True)
+        sampler.start()
         concurrent = _load(url, files, args.requests, args.clients)
+        done.set()
+        sampler.join()
         memory_after = _rss_mb(server.pid)
         health = requests.get(f"{url}/health", timeout=5).json()
     finally:
@@ -228,7 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         "server_batches": health["batches"],
         "server_largest_batch": health["largest_batch"],
         "mean_images_per_batch": round(health["images"] / max(1, health["batches"]), 2),
-        "server_rss_mb": {"before": round(memory_before, 1), "after": round(memory_after, 1)},
+        "server_rss_mb": {
+            "before": round(memory_before, 1),
+            "under_load_min": round(min(samples, default=memory_after), 1),
+            "under_load_max": round(max(samples, default=memory_after), 1),
+            # growth over the second half of the concurrent load: ~0 when memory is steady
+            "second_half_growth": round(
+                memory_after - (samples[len(samples) // 2] if samples else memory_after), 1
+            ),
+            "after": round(memory_after, 1),
+        },
     }
     text = json.dumps(result, indent=2)
     print(text)

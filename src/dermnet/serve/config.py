@@ -47,7 +47,9 @@ class ServeConfig:
         port: the TCP port, 1 to 65535 (0: a free port chosen by the system).
         model_file: the model in the run folder (``model.keras`` or ``last.keras``).
         max_batch: most images scored in one forward pass, gathered across clients.
-        batch_wait_ms: how long the first waiting image waits for others to join its batch.
+        batch_wait_ms: how long the first waiting image waits for others to join its batch
+            (only while another prediction's upload is on its way: a lone request is
+            scored at once).
         queue_size: most requests waiting for the model; one more is answered 503.
         max_body_bytes: largest request body; a larger one is answered 413 unread.
         max_files: most images in one request.
