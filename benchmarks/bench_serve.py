@@ -22,6 +22,7 @@ The images default to ``$DERMNET_DATA_ROOT/ham10000/images`` (`dermnet.data.data
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -31,6 +32,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,32 +70,57 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def _load(url: str, files: list[Path], requests_total: int, clients: int) -> dict:
-    import requests
+def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
+    """One ``files`` upload as a multipart/form-data body and its content type."""
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
 
-    payloads = [(f.name, f.read_bytes()) for f in files]
+
+def _load(url: str, files: list[Path], requests_total: int, clients: int) -> dict:
+    """``clients`` threads, each with its own keep-alive connection, post the uploads.
+
+    The client is kept light (each multipart body built once, sent with `http.client`)
+    because it shares the machine's cores with the server: a heavy client would measure
+    itself. The server parses every body as it would any browser's or script's.
+    """
+    parsed = urllib.parse.urlsplit(url)
+    payloads = [_multipart(f.name, f.read_bytes()) for f in files]
     latencies: list[float] = []
     errors: list[str] = []
     counter = iter(range(requests_total))
     lock = threading.Lock()
 
     def client() -> None:
-        session = requests.Session()
+        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
         while True:
             with lock:
                 i = next(counter, None)
             if i is None:
+                connection.close()
                 return
-            name, data = payloads[i % len(payloads)]
+            body, content_type = payloads[i % len(payloads)]
             start = time.perf_counter()
             try:
-                response = session.post(
-                    f"{url}/v1/predict", files={"files": (name, data, "image/jpeg")}, timeout=120
+                connection.request(
+                    "POST", "/v1/predict", body=body, headers={"Content-Type": content_type}
                 )
-                ok = response.status_code == 200
-                problem = "" if ok else f"{response.status_code} {response.text[:100]}"
-            except requests.RequestException as exc:
+                response = connection.getresponse()
+                text = response.read()
+                ok = response.status == 200
+                problem = "" if ok else f"{response.status} {text[:100]!r}"
+            except (OSError, http.client.HTTPException) as exc:
                 ok, problem = False, repr(exc)
+                connection.close()
+                connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
             with lock:
                 latencies.append(time.perf_counter() - start)
                 if not ok:
