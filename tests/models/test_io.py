@@ -34,6 +34,7 @@ CONSTRUCTORS: dict[str, dict] = {
     "dermnet>ImagePreprocessing": {"mode": "torch"},
     "dermnet>RandomFlip": {"mode": "horizontal", "seed": 1},
     "dermnet>RandomRot90": {"seed": 2, "value_range": (0.0, 1.0)},
+    "dermnet>RandomDihedral": {"seed": 2, "value_range": (0.0, 1.0)},
     "dermnet>RandomRotation": {"max_angle": 30.0, "fill_mode": "constant", "seed": 3},
     "dermnet>RandomZoom": {"zoom_range": (0.8, 1.2), "interpolation": "nearest"},
     "dermnet>RandomTranslation": {"fraction": 0.2, "fill_value": 7.0},

@@ -30,8 +30,8 @@ from dermnet.data.epoch_order import shuffle_cached_each_epoch, shuffle_each_epo
 from dermnet.data.image_decoding import image_reader, resize_pixels
 from dermnet.data.pipeline_options import cache_target, encode_metadata
 from dermnet.data.records import Records, check_records
+from dermnet.data.shard_index import ShardIndex, shard_records
 from dermnet.data.shard_reading import as_shard_index, shard_elements, shard_options
-from dermnet.data.shards import ShardIndex, shard_records
 from dermnet.data.unreadable_images import (
     check_image_headers,
     drop_unusable_images,

@@ -21,10 +21,7 @@ A pixel image costs ``height * width * 3`` bytes (147 KB at 224x224, about 7x a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from dermnet._core.errors import ParameterError
 from dermnet._core.validation import check_bool, check_image_size, check_option
@@ -33,9 +30,8 @@ from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES, DataConfig
 if TYPE_CHECKING:
     import tensorflow as tf
 
-    from dermnet.data.records import Records
 
-__all__ = ["ENCODINGS", "PixelLayout", "decode_pixels", "pixel_layout", "shard_pixels"]
+__all__ = ["ENCODINGS", "PixelLayout", "decode_pixels", "pixel_layout"]
 
 #: How a shard stores its images: ``"jpeg"`` (the encoded file, or a re-encoding at
 #: ``max_side``) or ``"pixels"`` (decoded and resized uint8 pixels).
@@ -176,29 +172,6 @@ def pixel_layout(
         ),
         fast_jpeg,
     )
-
-
-def shard_pixels(records: Records, layout: PixelLayout, batch: int = 32) -> Iterator[np.ndarray]:
-    """The uint8 ``HxWx3`` pixels of ``records``, in order, as `make_dataset` reads them.
-
-    The same decode+resize as `make_dataset` at ``layout`` (it is that function), so
-    pixel shards and the image files give the same batches. A file that cannot be read
-    raises `DataError` (or `MissingFileError`) naming it.
-    """
-    from dermnet.data.pipeline import make_dataset
-
-    dataset = make_dataset(
-        records,
-        layout.image_size,
-        batch,
-        resize=layout.resize,
-        interpolation=layout.interpolation,
-        fast_jpeg=layout.fast_jpeg,
-        label_mode=None,
-    )
-    for images in dataset.as_numpy_iterator():
-        # whole numbers in [0, 255] (resize_pixels rounds and clips): the cast is exact
-        yield from images.astype(np.uint8)
 
 
 def decode_pixels(data: tf.Tensor, layout: PixelLayout) -> tf.Tensor:

@@ -26,8 +26,13 @@ import numpy as np
 from dermnet._core.errors import DataError
 from dermnet._core.protocols import IMAGE_INPUT, METADATA_INPUT
 from dermnet.data.image_decoding import decode_bytes, resize_pixels
+from dermnet.data.shard_index import (
+    ShardIndex,
+    is_shard_folder,
+    parse_examples,
+    read_shard_index,
+)
 from dermnet.data.shard_pixels import decode_pixels
-from dermnet.data.shards import ShardIndex, is_shard_folder, parse_examples, read_shard_index
 
 if TYPE_CHECKING:
     import tensorflow as tf
