@@ -69,6 +69,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="runs of the best recipe in its ensemble (default: %(default)s; 1: one run)",
     )
     p.add_argument(
+        "--set",
+        dest="best_overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field of the best recipe (repeatable), e.g. --set epochs=32",
+    )
+    p.add_argument(
         "--image-only",
         action="store_true",
         help="also train the best recipe without metadata (what metadata adds)",
@@ -81,6 +89,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.members < 1:
         p.error(f"--members must be 1 or more; got {args.members}")
+    overrides = {}
+    for item in args.best_overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            p.error(f"--set takes KEY=VALUE (e.g. epochs=32); got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value  # a bare string, e.g. --set tta=flips
+    args.best_overrides = overrides
     return args
 
 
@@ -231,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args.output.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[dict]] = {"val": [], "test": []}
-    plans = [(args.recipes[0], 1, {}), (args.recipes[1], args.members, {})]
+    best = dict(args.best_overrides)
+    plans = [(args.recipes[0], 1, {}), (args.recipes[1], args.members, best)]
     if args.image_only:
-        plans.append((args.recipes[1], args.members, {"metadata": False}))
+        plans.append((args.recipes[1], args.members, {**best, "metadata": False}))
     ensembles: dict[str, Path] = {}
     split_sizes = None
     for recipe, members, extra in plans:
@@ -241,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             overrides.update(epochs=1, max_images=1000, early_stopping=None, warmup_epochs=0.0)
         config = load_run_config(recipe=recipe, overrides=overrides)
-        label = recipe + ("_image_only" if extra else "")
+        label = recipe + ("_image_only" if extra.get("metadata") is False else "")
         folder = args.output / label
         if folder.exists():
             shutil.rmtree(folder)  # a benchmark always trains afresh
@@ -254,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{', TTA ' + config.tta if config.tta != 'none' else ''}"
             f"{', logit-adjusted' if config.logit_adjustment else ''}"
             f"{f', ensemble of {members}' if members > 1 else ''}"
+            + "".join(f", {k}={v}" for k, v in extra.items() if k != "metadata")
         )
         params = dermnet.load_model(Path(summary["run"]) / "model.keras").count_params()
         for role in rows:

@@ -105,3 +105,11 @@ def test_missing_data_is_a_clear_error(tmp_path):
     assert done.returncode == 1
     assert str(tmp_path) in done.stderr
     assert "HAM10000_metadata.csv" in done.stderr
+
+
+def test_a_bad_set_override_is_a_usage_error(tmp_path):
+    script = REPO / "benchmarks" / "accuracy.py"
+    done = run_inline(script, "--set", "epochs", "--root", str(tmp_path))
+    assert done.returncode == 2
+    assert "--set takes KEY=VALUE" in done.stderr
+    assert "'epochs'" in done.stderr
