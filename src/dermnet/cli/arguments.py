@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dermnet._core.errors import ParameterError, UnknownNameError
+from dermnet._core.argtypes import argument_type
+from dermnet._core.errors import UnknownNameError
 from dermnet._core.progress import Progress, write_line
 from dermnet._core.validation import check_float, check_int
 
@@ -44,33 +45,6 @@ __all__ = [
 
 class UsageError(Exception):
     """A command line that cannot run: reported like argparse's errors, exit status 2."""
-
-
-def argument_type(
-    check: Callable[[Any], Any], parse: Callable[[str], Any] = int, name: str = "int"
-) -> Callable[[str], Any]:
-    """An argparse ``type``: ``parse`` the text, then ``check`` the value.
-
-    Text that does not parse goes to ``check`` as it is, so the library words the error
-    too. A `ParameterError` becomes argparse's error (exit status 2) with the message from
-    ``must be`` on; argparse puts the option's name in front.
-    """
-
-    def convert(text: str) -> Any:
-        try:
-            value = parse(text)
-        except ValueError:
-            value = text
-        try:
-            return check(value)
-        except ParameterError as exc:
-            message = str(exc)
-            raise argparse.ArgumentTypeError(
-                "must be " + message.split(" must be ", 1)[-1]
-            ) from None
-
-    convert.__name__ = name  # argparse names the type in its messages
-    return convert
 
 
 def int_type(*, low: int | None = None, high: int | None = None) -> Callable[[str], int]:

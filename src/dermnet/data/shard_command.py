@@ -17,9 +17,9 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
-from dermnet._core.errors import DermnetError, ParameterError
+from dermnet._core.argtypes import argument_type
+from dermnet._core.errors import DermnetError
 from dermnet._core.validation import check_image_size, check_int
 from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES
 from dermnet.data.shard_pixels import ENCODINGS
@@ -27,26 +27,8 @@ from dermnet.data.shard_pixels import ENCODINGS
 __all__ = ["add_shard_arguments", "run_shard"]
 
 
-def _checked(check: Callable[[Any], Any], parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An argparse ``type`` that words errors as the library does (argparse adds the option)."""
-
-    def convert(text: str) -> Any:
-        try:
-            value = parse(text)
-        except ValueError:
-            value = text
-        try:
-            return check(value)
-        except ParameterError as exc:
-            raise argparse.ArgumentTypeError(
-                "must be " + str(exc).split(" must be ", 1)[-1]
-            ) from None
-
-    return convert
-
-
 def _int(low: int, high: int | None = None) -> Callable[[str], int]:
-    return _checked(lambda v: check_int(v, "value", "dermnet shard", low=low, high=high), int)
+    return argument_type(lambda v: check_int(v, "value", "dermnet shard", low=low, high=high), int)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -57,7 +39,9 @@ def _size(text: str) -> tuple[int, int]:
     return int(text)  # type: ignore[return-value]  # an int: check_image_size squares it
 
 
-_IMAGE_SIZE = _checked(lambda v: check_image_size(v, "value", "dermnet shard", minimum=8), _size)
+_IMAGE_SIZE = argument_type(
+    lambda v: check_image_size(v, "value", "dermnet shard", minimum=8), _size, "size"
+)
 
 
 def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
