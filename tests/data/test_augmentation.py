@@ -74,3 +74,96 @@ def test_make_dataset_dihedral_is_reproducible_with_a_seed(tmp_path, write_image
     variable = tf.Variable(3, dtype=tf.int64)
     resumed = epochs(0, variable, n=1)[0]
     np.testing.assert_array_equal(resumed, epochs(0, tf.Variable(3, dtype=tf.int64), n=1)[0])
+
+
+# -- the per-image route: layers that only move pixels run on each image before batching ----
+
+
+def test_pixel_move_augmentations_take_the_per_image_route_and_others_do_not():
+    import keras
+
+    from dermnet.data.augmentation import per_image_augmentation
+    from dermnet.transforms.augment import RandomDihedral, RandomFlip, RandomRot90
+
+    for aug in (
+        augmentation("dihedral", seed=0),
+        augmentation("flips", seed=0),
+        RandomDihedral(seed=0),
+        keras.Sequential([RandomFlip(mode="horizontal"), RandomRot90()]),
+    ):
+        assert callable(per_image_augmentation(aug)), aug
+    for aug in (
+        None,
+        augmentation("dermoscopy", seed=0),
+        augmentation("geometric", seed=0),  # a rotation warps: whole batches
+        keras.layers.RandomFlip(),  # Keras's own layer has no per-image draw
+        keras.Sequential([]),
+        lambda images: images,
+    ):
+        assert per_image_augmentation(aug) is None, aug
+
+
+def test_the_per_image_route_keeps_uint8_pixels_and_gives_float32_batches(tmp_path, write_image):
+    import tensorflow as tf
+
+    from dermnet.data.augmentation import per_image_augmentation
+
+    image = tf.constant(np.arange(48, dtype=np.uint8).reshape(4, 4, 3))
+    apply = per_image_augmentation(augmentation("dihedral", seed=0))
+    out = apply(image, tf.constant([1, 2], tf.int64)).numpy()
+    assert out.dtype == np.uint8
+    assert any(np.array_equal(out, v) for v in _views(image.numpy()))
+    records = _records(tmp_path, write_image, n=4)
+    x, _ = next(iter(make_dataset(records, 6, 4, augment=augmentation("dihedral", seed=0))))
+    assert x.dtype == tf.float32
+    assert x.shape == (4, 6, 6, 3)
+
+
+@pytest.mark.parametrize(
+    ("mode", "allowed"),
+    [("horizontal", (0, 6)), ("vertical", (0, 2)), ("horizontal_and_vertical", (0, 2, 4, 6))],
+)
+def test_make_dataset_random_flip_draws_each_allowed_flip_equally(
+    tmp_path, write_image, mode, allowed
+):
+    from dermnet.transforms.augment import RandomFlip
+
+    records = _records(tmp_path, write_image)
+    plain = _epoch(make_dataset(records, 6, 8))
+    epochs = 40  # 640 draws
+    ds = make_dataset(records, 6, 8, augment=RandomFlip(mode=mode, seed=0), seed=0)
+    out = _epoch(ds.repeat(epochs))
+    which = [_which(o, i) for o, i in zip(out, np.tile(plain, (epochs, 1, 1, 1)), strict=True)]
+    # _views: index 0 the image, 2 a half turn (both flips), 4 the mirror (left-right),
+    # 6 the mirror turned twice (up-down)
+    lookup = {"horizontal": {0: 0, 4: 6}, "vertical": {0: 0, 6: 2}}
+    counts = np.bincount(which, minlength=8)
+    if mode != "horizontal_and_vertical":
+        which = [lookup[mode].get(w, w) for w in which]
+        counts = np.bincount(which, minlength=8)
+    assert set(np.flatnonzero(counts)) == set(allowed), counts
+    expected = len(which) / len(allowed)
+    chi2 = sum((counts[k] - expected) ** 2 / expected for k in allowed)
+    assert chi2 < 21.1, counts  # chi-square, 3 degrees of freedom at most, p = 1e-4
+
+
+def test_make_dataset_random_rot90_draws_the_four_turns_equally(tmp_path, write_image):
+    from dermnet.transforms.augment import RandomRot90
+
+    records = _records(tmp_path, write_image)
+    plain = _epoch(make_dataset(records, 6, 8))
+    epochs = 40
+    out = _epoch(make_dataset(records, 6, 8, augment=RandomRot90(seed=0), seed=0).repeat(epochs))
+    which = [_which(o, i) for o, i in zip(out, np.tile(plain, (epochs, 1, 1, 1)), strict=True)]
+    counts = np.bincount(which, minlength=8)
+    assert counts[4:].sum() == 0, counts  # turns only, never a mirror image
+    expected = len(which) / 4
+    assert ((counts[:4] - expected) ** 2 / expected).sum() < 21.1, counts
+
+
+def test_a_non_square_image_on_the_per_image_route_names_the_layer(tmp_path, write_image):
+    from dermnet._core.errors import ParameterError
+
+    records = _records(tmp_path, write_image, n=2)
+    with pytest.raises(ParameterError, match=r"RandomDihedral.*square"):
+        make_dataset(records, (6, 8), 2, augment=augmentation("dihedral", seed=0))

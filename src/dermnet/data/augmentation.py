@@ -1,7 +1,11 @@
 """Calling a random augmentation on a ``tf.data`` pipeline: one helper, seeded one way.
 
 `make_dataset` and `dermnet.imbalance.balanced_dataset` both augment through
-`augment_batches`, so the same seed gives the same augmented batches in both.
+`augment_batches`, so the same seed gives the same augmented batches in both. An
+augmentation that only moves pixels per image (`per_image_augmentation`: the dihedral,
+flip and quarter-turn layers) runs in `make_dataset` on each image before batching
+instead (`augment_each_image`): one move per image, on the cached uint8 pixels, in
+parallel, with no per-batch ``map_fn``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dermnet.data.epoch_order import epoch_seed, per_epoch
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["augment_batches"]
+__all__ = ["augment_batches", "augment_each_image", "per_image_augmentation"]
 
 
 def augment_batches(
@@ -78,21 +82,7 @@ def augment_batches(
         return {**x, IMAGE_INPUT: images} if with_metadata else images
 
     if seeded:
-        if epoch is None:
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        else:
-            base = 0 if seed is None else seed
-
-            @tf.autograph.experimental.do_not_convert
-            def batch_seeds(e: tf.Tensor, steps: tf.data.Dataset) -> tf.data.Dataset:
-                @tf.autograph.experimental.do_not_convert
-                def one(i: tf.Tensor) -> tf.Tensor:
-                    return tf.random.experimental.stateless_fold_in(epoch_seed(base, e), i)
-
-                return steps.map(one)
-
-            seeds = per_epoch(tf.data.Dataset.counter(), epoch, batch_seeds)
-        ds = tf.data.Dataset.zip((ds, seeds))
+        ds = tf.data.Dataset.zip((ds, _seed_stream(seed, epoch)))
 
         def run_seeded(element: Any, s: tf.Tensor) -> Any:
             x, y = element if labelled else (element, None)
@@ -113,6 +103,100 @@ def augment_batches(
     if deterministic and not seeded:
         return ds.map(fn)
     return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+
+
+def per_image_augmentation(augment: Any) -> Callable[[Any, Any], Any] | None:
+    """``augment`` as a function of one image and a stateless seed, where it has one.
+
+    It has one when ``augment`` is a layer with an ``augment_image(image, seed)`` method
+    (the layers that only move pixels: `dermnet.transforms.RandomDihedral`,
+    ``RandomFlip``, ``RandomRot90``) or a ``keras.Sequential`` of only such layers (e.g.
+    ``augmentation("dihedral")``); layer ``i`` of a sequence draws from the seed folded
+    with ``i``. Anything else (warps, colour changes, any other callable) gives ``None``
+    and is applied to whole batches by `augment_batches`.
+
+    Args:
+        augment: the augmentation.
+
+    Returns:
+        ``apply(image, seed)`` on one ``HxWxC`` image of any dtype and a seed of shape
+        ``(2,)``, or ``None``.
+    """
+    layers = getattr(augment, "layers", None) if _is_sequential(augment) else [augment]
+    if not layers:
+        return None
+    steps = [getattr(layer, "augment_image", None) for layer in layers]
+    if not all(callable(step) for step in steps):
+        return None
+
+    def apply(image: Any, seed: Any) -> Any:
+        import tensorflow as tf
+
+        for i, step in enumerate(steps):
+            image = step(image, tf.random.experimental.stateless_fold_in(seed, i))
+        return image
+
+    return apply
+
+
+def augment_each_image(
+    ds: tf.data.Dataset,
+    apply: Callable[[Any, Any], Any],
+    *,
+    seed: int | None,
+    deterministic: bool = True,
+    epoch: tf.Variable | None = None,
+) -> tf.data.Dataset:
+    """``ds`` (unbatched dict elements) with ``apply`` on each `IMAGE_INPUT`, reproducibly.
+
+    Each element gets its own stateless seed drawn from ``seed`` as `augment_batches`
+    draws one per batch: different each iteration, the same on every run, and with
+    ``epoch`` a function of ``(seed, epoch)`` only. The images keep their dtype.
+
+    Args:
+        ds: elements ``{IMAGE_INPUT: image, ...}``, one image each.
+        apply: from `per_image_augmentation`.
+        seed: the seed of the per-element seeds.
+        deterministic: keep the order of the elements.
+        epoch: the epoch variable of exact resume, or ``None``.
+
+    Returns:
+        The augmented dataset.
+    """
+    import tensorflow as tf
+
+    @tf.autograph.experimental.do_not_convert  # plain Python: its errors reach the caller
+    def run(element: dict[str, Any], s: tf.Tensor) -> dict[str, Any]:
+        return {**element, IMAGE_INPUT: apply(element[IMAGE_INPUT], s)}
+
+    return tf.data.Dataset.zip((ds, _seed_stream(seed, epoch))).map(
+        run, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+    )
+
+
+def _seed_stream(seed: int | None, epoch: tf.Variable | None) -> tf.data.Dataset:
+    """Stateless seeds (int64, shape ``(2,)``), one per element, new each iteration."""
+    import tensorflow as tf
+
+    if epoch is None:
+        return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    base = 0 if seed is None else seed
+
+    @tf.autograph.experimental.do_not_convert
+    def step_seeds(e: tf.Tensor, steps: tf.data.Dataset) -> tf.data.Dataset:
+        @tf.autograph.experimental.do_not_convert
+        def one(i: tf.Tensor) -> tf.Tensor:
+            return tf.random.experimental.stateless_fold_in(epoch_seed(base, e), i)
+
+        return steps.map(one)
+
+    return per_epoch(tf.data.Dataset.counter(), epoch, step_seeds)
+
+
+def _is_sequential(augment: Any) -> bool:
+    import keras
+
+    return isinstance(augment, keras.Sequential)
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:

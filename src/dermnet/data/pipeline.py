@@ -24,7 +24,11 @@ from dermnet._core.validation import (
     check_option,
     check_seed,
 )
-from dermnet.data.augmentation import augment_batches
+from dermnet.data.augmentation import (
+    augment_batches,
+    augment_each_image,
+    per_image_augmentation,
+)
 from dermnet.data.data_config import INTERPOLATIONS, RESIZE_MODES, DataConfig
 from dermnet.data.epoch_order import shuffle_cached_each_epoch, shuffle_each_epoch
 from dermnet.data.image_decoding import image_reader, resize_pixels
@@ -112,7 +116,11 @@ def make_dataset(
             ``augment(images, training=True)`` when it accepts ``training``, else
             ``augment(images)``; a callable that accepts ``seed`` also gets a per-batch
             stateless seed (shape ``(2,)``, int64) drawn from ``seed``, different each
-            epoch. With ``batch_size=None`` it is applied per image.
+            epoch. With ``batch_size=None`` it is applied per image. An augmentation that
+            only moves pixels (``augmentation("dihedral")``, ``"flips"``, or a sequence
+            of dermnet's flip, quarter-turn and dihedral layers) is applied to each image
+            before batching instead, with a per-image seed: the same distribution, about
+            twice as fast.
         augment_on: ``"data"`` (default): ``augment`` runs in the input pipeline, on the
             CPU. ``"model"``: the dataset leaves the images as they are and keeps
             ``augment`` in its ``model_augmentation`` attribute; train
@@ -366,12 +374,17 @@ def make_dataset(
             y = label
         return x, y
 
+    # An augmentation that only moves pixels runs on each (cached, uint8) image: one move
+    # per image, in parallel, instead of a map_fn over each batch.
+    per_image = per_image_augmentation(augment) if augment_on == "data" else None
+    if per_image is not None:
+        ds = augment_each_image(ds, per_image, seed=seed, deterministic=deterministic, epoch=epoch)
     # Batch first, then convert whole batches: one cast per batch instead of one per image,
     # and uint8 batches move 4x fewer bytes.
     if batch_size is not None:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(output, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
-    if augment is not None and augment_on == "data":
+    if augment is not None and augment_on == "data" and per_image is None:
         ds = augment_batches(
             ds,
             augment,

@@ -124,6 +124,18 @@ def _per_image(images: Any, choice: Any, branches: Sequence[Any]) -> Any:
     return out
 
 
+def _one_move(image: Any, seed: Any, branches: Sequence[Any]) -> Any:
+    """``image`` (one ``HxWxC``, any dtype) through the branch the stateless ``seed`` draws.
+
+    Each branch has probability ``1 / len(branches)``; TensorFlow only (the per-image
+    route of `dermnet.data.make_dataset`, which runs in ``tf.data``).
+    """
+    import tensorflow as tf
+
+    k = tf.random.stateless_uniform([], seed, 0, len(branches), dtype=tf.int32)
+    return tf.switch_case(k, [lambda f=f: f(image) for f in branches])
+
+
 class _Augmentation(keras.layers.Layer):
     """Shared machinery: validation, seeding, rank 3/4 input, training flag, dtype."""
 

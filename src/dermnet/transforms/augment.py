@@ -43,6 +43,7 @@ from dermnet.transforms._augment_base import (
     _check_max_angle,
     _check_pair,
     _Mixing,
+    _one_move,
     _per_image,
     _ScaleAroundAnchor,
     list_augmentations,
@@ -81,6 +82,10 @@ def _register(name: str) -> Callable[[type], type]:
     return wrap
 
 
+#: The quarter turns counter-clockwise, as ``np.rot90(image, k)`` for k = 0, 1, 2, 3.
+_QUARTER_TURNS = tuple(DIHEDRAL[i] for i in (0, 5, 3, 6))
+
+
 # -- geometry --------------------------------------------------------------------------------
 @_register("random_flip")
 class RandomFlip(_Augmentation):
@@ -115,6 +120,18 @@ class RandomFlip(_Augmentation):
         if vertical:
             choice = choice + 2 * ops.cast(self._uniform(n, 0.0, 1.0) < 0.5, "int32")
         return _per_image(images, choice, FLIPS)
+
+    def augment_image(self, image: Any, seed: Any) -> Any:
+        """One ``HxWxC`` image (any dtype) flipped as the stateless ``seed`` (shape (2,)) draws.
+
+        The same distribution as the layer's per-batch draw; `dermnet.data.make_dataset`
+        calls it on each image before batching (faster than moving whole batches).
+        """
+        if self.mode == "horizontal":
+            return _one_move(image, seed, FLIPS[:2])
+        if self.mode == "vertical":
+            return _one_move(image, seed, FLIPS[::2])
+        return _one_move(image, seed, FLIPS)
 
     def _clip(self, images: Any) -> Any:
         return images  # pixels are only moved: the values are the input's
@@ -155,7 +172,16 @@ class RandomRot90(_Augmentation):
         n = ops.shape(images)[0]
         k = keras.random.randint((n,), 0, 4, dtype="int32", seed=self.seed_generator)
         # counter-clockwise, as np.rot90: k quarter turns
-        return _per_image(images, k, [DIHEDRAL[i] for i in (0, 5, 3, 6)])
+        return _per_image(images, k, _QUARTER_TURNS)
+
+    def augment_image(self, image: Any, seed: Any) -> Any:
+        """One square ``HxWxC`` image (any dtype) turned as the stateless ``seed`` draws.
+
+        The same distribution as the layer's per-batch draw; `dermnet.data.make_dataset`
+        calls it on each image before batching.
+        """
+        check_square(image, type(self).__name__)
+        return _one_move(image, seed, _QUARTER_TURNS)
 
     def _clip(self, images: Any) -> Any:
         return images  # pixels are only moved: the values are the input's
@@ -198,6 +224,17 @@ class RandomDihedral(_Augmentation):
         n = ops.shape(images)[0]
         k = keras.random.randint((n,), 0, 8, dtype="int32", seed=self.seed_generator)
         return _per_image(images, k, DIHEDRAL)
+
+    def augment_image(self, image: Any, seed: Any) -> Any:
+        """One square ``HxWxC`` image (any dtype) moved by the symmetry the ``seed`` draws.
+
+        ``seed`` is a stateless seed (shape (2,)); each of the 8 symmetries has
+        probability 1/8, as in the per-batch draw. `dermnet.data.make_dataset` calls it
+        on each image before batching: one move per image on the cached pixels, without
+        the per-batch ``map_fn`` (about twice as fast at 224 px).
+        """
+        check_square(image, type(self).__name__)
+        return _one_move(image, seed, DIHEDRAL)
 
     def _clip(self, images: Any) -> Any:
         return images  # pixels are only moved: the values are the input's
