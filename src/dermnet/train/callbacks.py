@@ -288,6 +288,10 @@ class EpochSeed(keras.callbacks.Callback):
 class RunState(keras.callbacks.Callback):
     """After every epoch of a run: the best model (if kept), ``last.keras``, ``state.json``.
 
+    ``last.keras`` holds the model trained (with its optimizer, to resume), which for
+    ``augment_on = "model"`` is the `augmenting_model` wrapper; ``model.keras`` holds the
+    model inside it.
+
     Each file is replaced atomically (`dermnet.train.run_folder.save_model_atomic`), so a
     kill at any moment leaves a run that resumes.
 
@@ -307,11 +311,14 @@ class RunState(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         from dermnet.train import run_folder  # looked up at call time: tests replace it
+        from dermnet.transforms.augment_presets import unwrap_augmenting_model
 
         value = (logs or {}).get(self.monitor)
         if self.keep_best and value is not None and (self.best is None or value < self.best):
             self.best = float(value)
-            run_folder.save_model_atomic(self.model, self.run / "model.keras")
+            # the deployed model leaves out an augmentation run inside the model
+            deployed = unwrap_augmenting_model(self.model)
+            run_folder.save_model_atomic(deployed, self.run / "model.keras")
         run_folder.save_model_atomic(self.model, self.run / "last.keras")
         run_folder.write_json(
             self.run / "state.json", {"epochs_done": epoch + 1, "finished": False}

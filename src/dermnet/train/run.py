@@ -132,10 +132,25 @@ def _dataset(records: Any, run: RunFolder, *, training: bool, epoch: Any = None)
             from dermnet.transforms import augmentation
 
             options["augment"] = augmentation(config.augment, seed=config.seed)
+            options["augment_on"] = config.augment_on
     encoder = run.metadata_encoder()
     if encoder is not None:
         options.update(with_metadata=True, metadata_encoder=encoder)
     return make_dataset(records, run.data_config, config.batch_size, **options)
+
+
+def _training_model(model: Any, train_ds: Any) -> Any:
+    """``model`` behind the dataset's ``model_augmentation`` (``augment_on="model"``).
+
+    A model resumed from ``last.keras`` is already the wrapper; any other model is
+    returned as it is when the dataset augments its own images.
+    """
+    from dermnet.transforms.augment_presets import augmenting_model, unwrap_augmenting_model
+
+    augment = getattr(train_ds, "model_augmentation", None)
+    if augment is None or unwrap_augmenting_model(model) is not model:
+        return model
+    return augmenting_model(model, augment)
 
 
 def _save_atomic(model: Any, path: Path) -> None:
@@ -422,6 +437,12 @@ def train_run(
             encoder = folder.metadata_encoder()
             model = _new_model(config, folder.data_config, len(classes), encoder and encoder.dim)
             done = 0
+        # augment_on="model": train the model behind its augmentation (last.keras keeps
+        # the wrapper, to resume), deploy the model alone (model.keras).
+        from dermnet.transforms.augment_presets import unwrap_augmenting_model
+
+        trained = _training_model(model, train_ds)
+        model = unwrap_augmenting_model(trained)
         weights = None
         if config.class_weights != "none":
             weights = imbalance.class_weights(train_records, method=config.class_weights)
@@ -442,7 +463,7 @@ def train_run(
             f"(epochs {done + 1}-{config.epochs})"
         )
         fit(
-            model,
+            trained,
             train_ds,
             val_ds,
             epochs=config.epochs,

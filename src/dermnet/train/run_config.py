@@ -62,6 +62,9 @@ class RunConfig(ConfigMixin):
         resize: ``"stretch"``, ``"pad"`` or ``"crop"``.
         preprocessing: a preprocessing preset applied to every image, or ``"none"``.
         augment: a named augmentation set for training images, or ``"none"``.
+        augment_on: ``"data"``: augment in the input pipeline (on the CPU);
+            ``"model"``: inside the model, in training only (on the GPU or TPU that
+            trains it; the saved ``model.keras`` leaves the augmentation out).
         batch_size: images per batch.
         epochs: epochs in all (the most, with early stopping).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``.
@@ -104,6 +107,11 @@ class RunConfig(ConfigMixin):
     resize: str = _field("stretch", "how images reach the size", choices=("stretch", "pad", "crop"))
     preprocessing: str = _field("none", "preprocessing preset", choices=_PREPROCESSING)
     augment: str = _field("none", "augmentation of training images", choices=_AUGMENTATIONS)
+    augment_on: str = _field(
+        "data",
+        "where augmentation runs: the input pipeline (CPU) or inside the model (GPU)",
+        choices=("data", "model"),
+    )
     batch_size: int = _field(32, "images per batch", low=1)
     epochs: int = _field(10, "epochs in all (the most, with early stopping)", low=1)
     optimizer: str = _field("adam", "optimizer", choices=("adam", "adamw", "sgd"))

@@ -250,6 +250,7 @@ def fit(
     seed = check_seed(seed, "seed", where)
     if not isinstance(model, keras.Model):
         raise fail("model", where, "a keras.Model", type(model).__name__)
+    _check_model_augmentation(model, train)
     if isinstance(strategy, str):
         check_option(strategy, STRATEGY_NAMES, "strategy", where)
     elif strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
@@ -408,3 +409,19 @@ def fit(
             steps = steps_per_epoch or 200  # an endless dataset: bound the pass
         recalibrate_after_training(model, train, steps=steps, checkpoint=checkpoint)
     return history
+
+
+def _check_model_augmentation(model: Any, train: Any) -> None:
+    """Refuse to train un-augmented when the dataset left its augmentation to the model."""
+    from dermnet.transforms.augment_presets import unwrap_augmenting_model
+
+    augment = getattr(train, "model_augmentation", None)
+    if augment is not None and unwrap_augmenting_model(model) is model:
+        raise ParameterError(
+            "The 'train' dataset of fit was made with augment_on='model': it leaves its "
+            f"augmentation ({getattr(augment, 'name', type(augment).__name__)}) to the model, "
+            f"but the model {model.name!r} has none. Train "
+            "dermnet.transforms.augment_presets.augmenting_model(model, "
+            "train.model_augmentation) instead, or make the dataset with "
+            "augment_on='data'."
+        )

@@ -16,9 +16,9 @@ from dermnet._core.errors import ParameterError
 from dermnet._core.protocols import IMAGE_INPUT
 from dermnet._core.registry import look_up_option
 from dermnet._core.validation import check_seed
-from dermnet.transforms._augment_base import AUGMENTATIONS, _check_value_range
+from dermnet.transforms._augment_base import AUGMENTATIONS, _Augmentation, _check_value_range
 
-__all__ = ["augmentation", "augmenting_model"]
+__all__ = ["augmentation", "augmenting_model", "unwrap_augmenting_model"]
 
 _DERMOSCOPY_AFFINE = {"max_angle": 180.0, "zoom_range": (0.9, 1.1), "translate": 0.05}
 _MICROSCOPY_AFFINE = {"max_angle": 180.0, "zoom_range": (0.95, 1.05), "translate": 0.05}
@@ -168,3 +168,43 @@ def augmenting_model(
     else:
         x = augment(inputs)
     return keras.Model(inputs, model(x), name=name or f"{model.name}_augmented")
+
+
+def unwrap_augmenting_model(model: keras.Model) -> keras.Model:
+    """The model inside an `augmenting_model` wrapper; any other model as it is.
+
+    A wrapper is recognised by its structure, so this also works on one reloaded from a
+    ``.keras`` file: input layers, one augmentation (a dermnet augmentation layer or a
+    ``keras.Sequential`` of them) and one inner ``keras.Model``. Runs trained with
+    ``augment_on = "model"`` save this inner model as ``model.keras``: the augmentation
+    does nothing at prediction time, so the deployed model leaves it out.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The wrapped model, or ``model``.
+
+    Examples:
+        >>> inputs = keras.Input((8, 8, 3))
+        >>> model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
+        >>> wrapped = augmenting_model(model, augmentation("flips", seed=0))
+        >>> unwrap_augmenting_model(wrapped) is model
+        True
+        >>> unwrap_augmenting_model(model) is model
+        True
+    """
+
+    def augmentation_layer(layer: Any) -> bool:
+        if isinstance(layer, keras.Sequential):
+            return bool(layer.layers) and all(isinstance(x, _Augmentation) for x in layer.layers)
+        return isinstance(layer, _Augmentation)
+
+    layers = [x for x in getattr(model, "layers", []) if not isinstance(x, keras.layers.InputLayer)]
+    if len(layers) != 2:
+        return model
+    inner = [x for x in layers if isinstance(x, keras.Model) and not augmentation_layer(x)]
+    augmenting = [x for x in layers if augmentation_layer(x)]
+    if len(inner) == 1 and len(augmenting) == 1:
+        return inner[0]
+    return model
