@@ -167,3 +167,15 @@ def test_a_non_square_image_on_the_per_image_route_names_the_layer(tmp_path, wri
     records = _records(tmp_path, write_image, n=2)
     with pytest.raises(ParameterError, match=r"RandomDihedral.*square"):
         make_dataset(records, (6, 8), 2, augment=augmentation("dihedral", seed=0))
+
+
+def test_the_per_image_route_keeps_the_number_of_batches_known(tmp_path, write_image):
+    # fit's cosine schedule and warm-up need it; the per-image seed stream has none
+    import tensorflow as tf
+
+    records = _records(tmp_path, write_image, n=10)
+    aug = augmentation("dihedral", seed=0)
+    for epoch in (None, tf.Variable(0, dtype=tf.int64)):
+        ds = make_dataset(records, 6, 4, augment=aug, seed=0, epoch=epoch, shuffle=True)
+        assert int(ds.cardinality()) == 3
+        assert sum(int(x.shape[0]) for x, _ in ds) == 10

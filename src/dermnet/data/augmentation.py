@@ -169,9 +169,13 @@ def augment_each_image(
     def run(element: dict[str, Any], s: tf.Tensor) -> dict[str, Any]:
         return {**element, IMAGE_INPUT: apply(element[IMAGE_INPUT], s)}
 
-    return tf.data.Dataset.zip((ds, _seed_stream(seed, epoch))).map(
+    cardinality = ds.cardinality()
+    out = tf.data.Dataset.zip((ds, _seed_stream(seed, epoch))).map(
         run, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
     )
+    if int(cardinality) >= 0:  # the seed stream's is unknown: keep the images' (schedules need it)
+        out = out.apply(tf.data.experimental.assert_cardinality(cardinality))
+    return out
 
 
 def _seed_stream(seed: int | None, epoch: tf.Variable | None) -> tf.data.Dataset:
