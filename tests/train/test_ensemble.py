@@ -216,3 +216,31 @@ def test_an_ensemble_exports_with_the_same_outputs(folds, held_out_images):
     assert result.max_abs_diff < 1e-4
     exported = np.asarray(run_exported(root / "ensemble.tflite", held_out_images[:2]))
     np.testing.assert_allclose(exported, model.predict(held_out_images[:2], verbose=0), atol=1e-4)
+
+
+def test_the_ensemble_command_combines_runs_that_evaluate_takes(folds, held_out_images, capsys):
+    from dermnet.cli import main
+
+    root, runs = folds
+    out = root / "cli"
+    argv = ["ensemble", str(runs[0]), str(runs[1]), "-o", str(out), "--combine", "logit"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Ensemble of 2 runs (logit mean" in printed
+    assert f"dermnet evaluate {out} --split test" in printed
+    folder = RunFolder(out)
+    logs = np.mean([np.log(p) for p in member_probabilities(runs, held_out_images)], axis=0)
+    expected = np.exp(logs) / np.exp(logs).sum(axis=1, keepdims=True)
+    got = folder.score(folder.load_model(), held_out_images)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert main(["evaluate", str(out), "--split", "test"]) == 0
+    assert (out / "metrics.json").is_file()
+    # bad input: named, nothing written
+    assert main(argv) == 1  # the folder holds an ensemble already
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["ensemble", str(runs[0]), "-o", str(root / "one")]) == 2
+    assert "2 or more run folders" in capsys.readouterr().err
+    assert main(["ensemble", str(runs[0]), str(root / "absent"), "-o", str(root / "x")]) == 2
+    assert "absent" in capsys.readouterr().err
+    assert not (root / "one").exists()
+    assert not (root / "x").exists()

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], 
     "predict": (predict.add_predict, predict.run_predict),
     "serve": (serve.add_serve, serve.run_serve),
     "cv": (train.add_cv, train.run_cv),
+    "ensemble": (train.add_ensemble, train.run_ensemble),
 }
 if serve.has_shard_command():  # written by the data layer: wired as soon as it exists
     COMMANDS["shard"] = (serve.add_shard, serve.run_shard)
@@ -40,6 +41,7 @@ if serve.has_shard_command():  # written by the data layer: wired as soon as it 
 #: `UsageError` (exit status 2) or a `DermnetError` (exit status 1).
 CHECKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "cv": train.check_cv,
+    "ensemble": train.check_ensemble,
     "evaluate": evaluate.check_evaluate,
     "explain": evaluate.check_explain,
     "export": export.check_export,

@@ -32,12 +32,15 @@ from dermnet.cli.evaluate import print_report_summary
 
 __all__ = [
     "add_cv",
+    "add_ensemble",
     "add_recipes",
     "add_train",
     "check_cv",
+    "check_ensemble",
     "check_recipes",
     "check_train",
     "run_cv",
+    "run_ensemble",
     "run_recipes",
     "run_train",
 ]
@@ -306,6 +309,76 @@ def run_cv(args: argparse.Namespace) -> int:
     if getattr(args, "weights", None) in ("none", "None"):
         args.weights = None
     return cross_validate_command(args)
+
+
+# -- ensemble -------------------------------------------------------------------------------
+def add_ensemble(sub: Any) -> None:
+    p = command_parser(sub, "ensemble", run_ensemble)
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders to combine (2 or more)")
+    add_output(p, None, "the ensemble folder to write (required)")
+    p.add_argument(
+        "--combine",
+        choices=("probability", "logit"),
+        default="probability",
+        help="average the members' probabilities or their logits (default: %(default)s)",
+    )
+    p.add_argument(
+        "--tta",
+        choices=("none", "flips", "dihedral"),
+        default=None,
+        help="the ensemble's test-time augmentation (default: the first run's)",
+    )
+    p.add_argument(
+        "--model-file",
+        default="model.keras",
+        help="each run's model file (default: %(default)s)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an ensemble already in --output"
+    )
+
+
+def check_ensemble(args: argparse.Namespace) -> None:
+    if len(args.runs) < 2:
+        raise UsageError(f"give 2 or more run folders to combine. Got {len(args.runs)}.")
+    if args.output is None:
+        raise UsageError("--output is required: the ensemble folder to write")
+    for text in args.runs:
+        run = run_folder(text, "RUN_DIR")
+        if not (run / args.model_file).is_file():
+            raise UsageError(f"RUN_DIR: {run} has no {args.model_file}")
+
+
+def run_ensemble(args: argparse.Namespace) -> int:
+    """Combine run folders into one ensemble folder that works like a single run.
+
+    The runs (for example seeds or folds of one recipe) must share their classes, data
+    config, metadata encoding and logit adjustment; the message names the run that
+    differs. The ensemble averages the members' probabilities (or logits) with the test-time
+    augmentation of --tta. Its split keeps only the validation and test images that every
+    member held out, so no evaluation scores an image a member trained on. dermnet evaluate,
+    predict, explain (Grad-CAM averaged over the members), serve and export take the
+    ensemble folder like any run folder.
+    """
+    from dermnet.train.ensemble import build_ensemble
+
+    folder = build_ensemble(
+        args.runs,
+        args.output,
+        combine=args.combine,
+        tta=args.tta,
+        model_file=args.model_file,
+        overwrite=args.overwrite,
+    )
+    held = ", ".join(f"{role} {n}" for role, n in folder.info["split"].items() if role != "train")
+    print(
+        f"Ensemble of {len(args.runs)} runs ({args.combine} mean, TTA {folder.config.tta}) "
+        f"in {folder.path}; held-out images: {held or 'none shared by every member'}."
+    )
+    if held:
+        role = "test" if "test" in folder.info["split"] else "val"
+        print(f"Evaluate it with: dermnet evaluate {folder.path} --split {role}")
+    return 0
 
 
 # -- recipes --------------------------------------------------------------------------------
