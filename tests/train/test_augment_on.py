@@ -70,6 +70,13 @@ def test_fit_refuses_a_dataset_that_left_its_augmentation_to_a_model_without_it(
     ds.model_augmentation = augmentation("flips", seed=0)
     with pytest.raises(ParameterError, match="augment_on='model'"):
         fit(model, ds, epochs=1)
+    # any augmentation layer augmenting_model takes, Keras's own too, is accepted
+    keras_flip = keras.layers.RandomFlip(seed=0)
+    ds.model_augmentation = keras_flip
+    wrapped = augmenting_model(model, keras_flip)
+    fit(wrapped, ds, epochs=1, recalibrate_bn=False)
+    with pytest.raises(ParameterError, match="augment_on='model'"):
+        fit(model, ds, epochs=1)
 
 
 def test_the_run_config_names_a_bad_augment_on():

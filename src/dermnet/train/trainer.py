@@ -416,7 +416,10 @@ def _check_model_augmentation(model: Any, train: Any) -> None:
     from dermnet.transforms.augment_presets import unwrap_augmenting_model
 
     augment = getattr(train, "model_augmentation", None)
-    if augment is not None and unwrap_augmenting_model(model) is model:
+    if augment is None:
+        return
+    inside = any(layer is augment for layer in model._flatten_layers(include_self=False))
+    if not inside and unwrap_augmenting_model(model) is model:
         raise ParameterError(
             "The 'train' dataset of fit was made with augment_on='model': it leaves its "
             f"augmentation ({getattr(augment, 'name', type(augment).__name__)}) to the model, "
